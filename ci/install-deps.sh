@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the Debian packages this project builds and tests with. Idempotent: packages that are
+# already installed are skipped, so a second run costs one dpkg query.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+
+packages=(
+  # build
+  cmake ninja-build g++ clang-14 libclang-rt-14-dev clang-format
+  libboost1.81-dev libssl-dev openssl ca-certificates
+  libgtest-dev libgmock-dev libbenchmark-dev
+  nlohmann-json3-dev libcli11-dev
+  # tests: pytest and the real third-party peers (aiosmtpd, Postfix's smtp-sink, swaks)
+  python3 python3-pytest python3-pytest-xdist python3-trustme python3-aiosmtpd
+  postfix swaks
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+$SUDO apt-get update -qq
+# Postfix asks a debconf question on install; answer it so nothing waits on stdin.
+echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

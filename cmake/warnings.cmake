@@ -1,0 +1,23 @@
+# Warnings and sanitizers live on a private interface target, never on global flags: consumers of
+# smtp::client get none of them. Every project target links it PRIVATE (through BUILD_INTERFACE so
+# it is not exported).
+add_library(smtpkit_options INTERFACE)
+target_compile_features(smtpkit_options INTERFACE cxx_std_20)
+target_compile_options(smtpkit_options INTERFACE
+  $<$<CXX_COMPILER_ID:GNU,Clang>:-Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion
+    -Wnon-virtual-dtor -Wold-style-cast -Woverloaded-virtual -Wimplicit-fallthrough>
+  $<$<BOOL:${SMTPKIT_WERROR}>:-Werror>)
+if(SMTPKIT_SANITIZE)
+  target_compile_options(smtpkit_options INTERFACE -fsanitize=${SMTPKIT_SANITIZE} -fno-omit-frame-pointer
+    -fno-sanitize-recover=all)
+  target_link_options(smtpkit_options INTERFACE -fsanitize=${SMTPKIT_SANITIZE})
+endif()
+
+# smtpkit_add_gtest(NAME SOURCES... LIBS...): one GoogleTest executable registered with CTest.
+function(smtpkit_add_gtest name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;LIBS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ${ARG_LIBS} GTest::gtest GTest::gmock GTest::gtest_main
+    $<BUILD_INTERFACE:smtpkit_options>)
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 30 PROPERTIES TIMEOUT 120)
+endfunction()
