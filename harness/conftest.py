@@ -1,0 +1,242 @@
+"""Fixtures for process-level tests: real third-party servers on loopback and the clients.
+
+Every server binds port 0 (or a Unix socket in the worker's temp dir) and reports where it
+listens; nothing uses a fixed port, so `pytest -n auto` runs workers side by side. Session
+fixtures start one server per worker; tests share it by putting a unique token in the sender
+address (fixture `token`) and asking the server for the session that mentions it.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from harness import clients, summary
+from harness.servers.aiosmtpd_peer import AiosmtpdServer
+from harness.servers.smtp_sink import SmtpSink
+from harness.servers.sockets import RefusingPort, SilentServer
+
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("smtpkit harness")
+    group.addoption("--clients", default=",".join(clients.CLIENTS),
+                    help="comma-separated clients to run: cpp (smtp-client), smtplib (reference)")
+    group.addoption("--require-smtp-client", action="store_true",
+                    help="fail instead of skipping when smtp-client is not built (CI main job)")
+    summary.add_options(parser)
+
+
+# -- report header ------------------------------------------------------------------------------
+
+def _first_line(argv: list[str]) -> str | None:
+    try:
+        proc = subprocess.run(argv, capture_output=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    out = (proc.stdout or proc.stderr).decode("utf-8", "replace").strip()
+    return out.splitlines()[0] if proc.returncode == 0 and out else None
+
+
+def _deb_version(package: str) -> str:
+    return _first_line(["dpkg-query", "-W", "-f", "${Version}", package]) or "not installed"
+
+
+def _build_type(build: Path) -> str:
+    cache = build / "CMakeCache.txt"
+    if not cache.exists():
+        return "not configured"
+    m = re.search(r"^CMAKE_BUILD_TYPE:\w+=(.*)$", cache.read_text(errors="replace"), re.M)
+    return m.group(1) if m and m.group(1) else "unset"
+
+
+def _boost_version() -> str:
+    try:
+        text = Path("/usr/include/boost/version.hpp").read_text()
+    except OSError:
+        return "not found"
+    m = re.search(r'define BOOST_LIB_VERSION "([^"]+)"', text)
+    return m.group(1).replace("_", ".") if m else "unknown"
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    build = clients.build_dir()
+    try:
+        import aiosmtpd
+        aiosmtpd_version = aiosmtpd.__version__
+    except ImportError:
+        aiosmtpd_version = "not installed"
+    return [
+        f"smtpkit build: {build} ({_build_type(build)}); "
+        f"smtp-client: {clients.smtp_client_version() or clients.smtp_client_missing_reason()}",
+        f"OpenSSL: {_first_line(['openssl', 'version']) or 'not found'}; Boost: {_boost_version()}; "
+        f"Python: {platform.python_version()} ({sys.executable})",
+        f"peers: aiosmtpd {aiosmtpd_version}; postfix (smtp-sink) {_deb_version('postfix')}; "
+        f"clients: {config.getoption('--clients')}",
+    ]
+
+
+# -- clients ------------------------------------------------------------------------------------
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "client" in metafunc.fixturenames:
+        chosen = [c.strip() for c in metafunc.config.getoption("--clients").split(",") if c.strip()]
+        unknown = set(chosen) - set(clients.CLIENTS)
+        if unknown:
+            raise pytest.UsageError(f"--clients: unknown {sorted(unknown)}; known {clients.CLIENTS}")
+        metafunc.parametrize("client", chosen, indirect=True)
+
+
+@pytest.fixture
+def client(request: pytest.FixtureRequest) -> str:
+    """The client under test ("cpp" or "smtplib"); cpp is skipped with a reason when not built."""
+    name = request.param
+    if name == "cpp":
+        reason = clients.smtp_client_missing_reason()
+        if reason:
+            if request.config.getoption("--require-smtp-client"):
+                pytest.fail(reason)
+            pytest.skip(reason)
+    return name
+
+
+@pytest.fixture
+def token() -> str:
+    """A unique marker for this test's mail: put it in the sender, then find the session by it."""
+    return f"t{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def send(client: str, request: pytest.FixtureRequest, tmp_path: Path):
+    """send(server, sender=..., to=[...], data=b"...", extra=[...]) -> clients.ClientRun.
+
+    Runs the current client once against `server` (anything with client_args()), with the message
+    in a file (--data), and records the outcome for the run summary.
+    """
+    counter = iter(range(1_000_000))
+
+    def _send(server, *, sender: str, to: list[str], data: bytes = b"Subject: test\r\n\r\nbody\r\n",
+              extra: list[str] | None = None, stdin: bool = False) -> clients.ClientRun:
+        args = list(server.client_args()) + ["--from", sender]
+        for rcpt in to:
+            args += ["--to", rcpt]
+        if not stdin:
+            path = tmp_path / f"message-{next(counter)}.eml"
+            path.write_bytes(data)
+            args += ["--data", str(path)]
+        args += extra or []
+        run = clients.run_client(client, args, stdin=data if stdin else None)
+        request.node.user_properties.append(("client_outcome", run.summary()))
+        request.node.user_properties.append(("client_seconds", round(run.seconds, 3)))
+        return run
+
+    return _send
+
+
+# -- real servers, one per xdist worker ------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def aiosmtpd_smtp(tmp_path_factory: pytest.TempPathFactory):
+    """aiosmtpd's SMTP class on 127.0.0.1:<port 0>, no SIZE limit, recording everything."""
+    server = AiosmtpdServer(tmp_path_factory.mktemp("aiosmtpd-smtp"), name="aiosmtpd-smtp").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def aiosmtpd_smtp_sized(tmp_path_factory: pytest.TempPathFactory):
+    """aiosmtpd SMTP advertising and enforcing SIZE 4096."""
+    server = AiosmtpdServer(tmp_path_factory.mktemp("aiosmtpd-sized"), size=4096,
+                            name="aiosmtpd-sized").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def aiosmtpd_lmtp(tmp_path_factory: pytest.TempPathFactory):
+    """aiosmtpd.lmtp.LMTP on a Unix socket; answers one reply per recipient after the dot."""
+    server = AiosmtpdServer(tmp_path_factory.mktemp("aiosmtpd-lmtp"), lmtp=True, unix=True,
+                            name="aiosmtpd-lmtp").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fresh_aiosmtpd(tmp_path: Path):
+    """A private aiosmtpd SMTP server for one test, when the test asserts what did NOT happen."""
+    server = AiosmtpdServer(tmp_path / "aiosmtpd", name="aiosmtpd-private").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def smtp_sink_factory(tmp_path_factory: pytest.TempPathFactory):
+    """smtp_sink_factory(*options, lmtp=False, unix=False) -> a running smtp-sink, one per
+    distinct configuration per worker (e.g. ("-f", "RCPT") refuses every RCPT with 5xx)."""
+    if not os.path.exists("/usr/sbin/smtp-sink"):
+        pytest.skip("/usr/sbin/smtp-sink not installed (Debian package postfix; ci/install-deps.sh)")
+    running: dict[tuple, SmtpSink] = {}
+
+    def _get(*options: str, lmtp: bool = False, unix: bool = False) -> SmtpSink:
+        key = (options, lmtp, unix)
+        if key not in running:
+            workdir = tmp_path_factory.mktemp("smtp-sink")
+            running[key] = SmtpSink(workdir, *options, lmtp=lmtp, unix=unix).start()
+        return running[key]
+
+    yield _get
+    for sink in running.values():
+        sink.stop()
+
+
+@pytest.fixture(scope="session")
+def smtp_sink(smtp_sink_factory):
+    """Plain smtp-sink SMTP on 127.0.0.1:<port 0>."""
+    return smtp_sink_factory()
+
+
+# -- servers written here, for what real servers will not do -------------------------------------
+
+@pytest.fixture
+def silent_server():
+    server = SilentServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def refusing_port():
+    port = RefusingPort()
+    yield port
+    port.close()
+
+
+# -- run summary (harness/summary.py) ---------------------------------------------------------------
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    summary.setup_item(item)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # Under xdist this runs on the controller too, with the worker's user_properties.
+    if _CONFIG is not None:
+        summary.collect(_CONFIG, report)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _CONFIG
+    _CONFIG = config
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
+    summary.terminal_summary(terminalreporter, config)
+
+
+_CONFIG: pytest.Config | None = None

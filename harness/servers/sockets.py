@@ -1,0 +1,78 @@
+"""Tiny socket servers in the test process, for what no real server does on purpose."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+
+class SilentServer:
+    """Accepts TCP connections on 127.0.0.1 (port 0) and never writes a byte: a stalled greeting.
+
+    Each accepted connection stays open until stop(), so a client can only give up by its own
+    timeout. `accepted` counts connections and `received` keeps what clients wrote.
+    """
+
+    def __init__(self) -> None:
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(16)
+        self.host, self.port = self._listener.getsockname()
+        self._conns: list[socket.socket] = []
+        self.received = bytearray()
+        self.accepted = 0
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="silent-server", daemon=True)
+
+    def start(self) -> "SilentServer":
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        self._listener.settimeout(0.2)
+        while not self._stopping.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            conn.setblocking(False)
+            self._conns.append(conn)
+            self.accepted += 1
+            for c in self._conns:
+                self._drain(c)
+
+    def _drain(self, conn: socket.socket) -> None:
+        try:
+            while chunk := conn.recv(4096):
+                self.received += chunk
+        except (BlockingIOError, OSError):
+            pass
+
+    def client_args(self) -> list[str]:
+        return ["--server", f"{self.host}:{self.port}"]
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=5)
+        for conn in self._conns:
+            self._drain(conn)
+            conn.close()
+        self._listener.close()
+
+
+class RefusingPort:
+    """A TCP port on 127.0.0.1 that refuses connections: bound (so nobody else takes it during the
+    test) but never listening, so the kernel answers a SYN with RST (ECONNREFUSED)."""
+
+    def __init__(self) -> None:
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.bind(("127.0.0.1", 0))
+        self.host, self.port = self._sock.getsockname()
+
+    def client_args(self) -> list[str]:
+        return ["--server", f"{self.host}:{self.port}"]
+
+    def close(self) -> None:
+        self._sock.close()

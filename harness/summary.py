@@ -1,0 +1,92 @@
+"""A run summary for people: one row per test (case, client, outcome, client's result, time).
+
+Enabled with --job-summary (ci/main.sh passes it); --summary-json PATH also writes the rows as
+JSON. Each row's case is the test name plus its parameters other than the client; the client's
+own result ("ok refused=1", "SMTPSenderRefused 553") comes from the `send` fixture. Works under
+xdist: user_properties travel with the reports to the controller.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+_ROWS_KEY = pytest.StashKey[list]()
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("smtpkit harness")
+    group.addoption("--job-summary", action="store_true",
+                    help="print a case/client/outcome/time table at the end")
+    group.addoption("--summary-json", metavar="PATH", help="write the summary rows as JSON")
+
+
+def label(item: pytest.Item) -> tuple[str, str]:
+    """(case, client) for an item: `test_some_refused[cpp]` -> ("some_refused", "cpp")."""
+    name = getattr(item, "originalname", None) or item.name.split("[", 1)[0]
+    case = name.removeprefix("test_")
+    client = "-"
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None:
+        client = str(callspec.params.get("client", "-"))
+        rest = [part for part in callspec.id.split("-") if part != client]
+        if rest:
+            case = f"{case}[{'-'.join(rest)}]"
+    return case, client
+
+
+def setup_item(item: pytest.Item) -> None:
+    case, client = label(item)
+    item.user_properties.append(("case", case))
+    item.user_properties.append(("client", client))
+
+
+def collect(config: pytest.Config, report: pytest.TestReport) -> None:
+    rows = config.stash.setdefault(_ROWS_KEY, [])
+    props = dict(report.user_properties)
+    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        outcome = report.outcome
+        if report.when == "setup" and outcome == "failed":
+            outcome = "error"
+        reason = ""
+        if outcome == "skipped" and isinstance(report.longrepr, tuple):
+            reason = report.longrepr[2].removeprefix("Skipped: ")
+        rows.append({
+            "nodeid": report.nodeid,
+            "case": props.get("case", report.nodeid),
+            "client": props.get("client", "-"),
+            "outcome": outcome,
+            "client_outcome": props.get("client_outcome", ""),
+            "seconds": round(report.duration, 3),
+            "reason": reason,
+        })
+
+
+def terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    rows = sorted(config.stash.get(_ROWS_KEY, []), key=lambda r: (r["case"], r["client"]))
+    path = config.getoption("--summary-json")
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(rows, indent=1) + "\n")
+    if not config.getoption("--job-summary"):
+        return
+    tr = terminalreporter
+    width = max([len(r["case"]) for r in rows] + [4])
+    tr.section("run summary", sep="=")
+    tr.write_line(f"{'case':<{width}}  {'client':<7}  {'outcome':<7}  {'seconds':>7}  client result")
+    for r in rows:
+        detail = r["client_outcome"] or r["reason"]
+        tr.write_line(f"{r['case']:<{width}}  {r['client']:<7}  {r['outcome'].upper():<7}  "
+                      f"{r['seconds']:>7.2f}  {detail}",
+                      red=r["outcome"] in ("failed", "error"), yellow=r["outcome"] == "skipped")
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["outcome"]] = counts.get(r["outcome"], 0) + 1
+    tr.write_line(", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no tests ran")
+    xml = config.getoption("--junitxml", None) or config.getoption("xmlpath", None)
+    if xml:
+        tr.write_line(f"JUnit XML: {Path(xml).resolve()}")
+    if path:
+        tr.write_line(f"summary JSON: {Path(path).resolve()}")
