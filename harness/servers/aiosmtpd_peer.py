@@ -38,6 +38,7 @@ class AiosmtpdServer:
         if size:
             argv += ["--size", str(size)]
         if rules:
+            workdir.mkdir(parents=True, exist_ok=True)
             rules_file = workdir / "rules.json"
             rules_file.write_text(json.dumps({"rules": rules}))
             argv += ["--rules", str(rules_file)]
