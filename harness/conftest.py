@@ -233,6 +233,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     global _CONFIG
     _CONFIG = config
+    config.addinivalue_line(
+        "markers", "mainjob: one of the handful of cases ci/main.sh runs (until the matrix, issue 5)")
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:

@@ -1,4 +1,4 @@
-"""A run summary for people: one row per test (case, client, outcome, client's result, time).
+"""A run summary for people: one row per case, one column per client (outcome, time, result).
 
 Enabled with --job-summary (ci/main.sh passes it); --summary-json PATH also writes the rows as
 JSON. Each row's case is the test name plus its parameters other than the client; the client's
@@ -73,14 +73,27 @@ def terminal_summary(terminalreporter, config: pytest.Config) -> None:
     if not config.getoption("--job-summary"):
         return
     tr = terminalreporter
-    width = max([len(r["case"]) for r in rows] + [4])
-    tr.section("run summary", sep="=")
-    tr.write_line(f"{'case':<{width}}  {'client':<7}  {'outcome':<7}  {'seconds':>7}  client result")
+    # One line per case, one column per client, so the two clients read side by side.
+    clients = sorted({r["client"] for r in rows})
+    by_case: dict[str, dict[str, dict]] = {}
     for r in rows:
-        detail = r["client_outcome"] or r["reason"]
-        tr.write_line(f"{r['case']:<{width}}  {r['client']:<7}  {r['outcome'].upper():<7}  "
-                      f"{r['seconds']:>7.2f}  {detail}",
-                      red=r["outcome"] in ("failed", "error"), yellow=r["outcome"] == "skipped")
+        by_case.setdefault(r["case"], {})[r["client"]] = r
+    width = max([len(c) for c in by_case] + [4])
+    col = 44
+    tr.section("run summary", sep="=")
+    tr.write_line(f"{'case':<{width}}  " + "  ".join(f"{c:<{col}}" for c in clients))
+    for case, per_client in by_case.items():
+        cells = []
+        for c in clients:
+            r = per_client.get(c)
+            if r is None:
+                cells.append(f"{'-':<{col}}")
+                continue
+            detail = r["client_outcome"] or r["reason"]
+            cell = f"{r['outcome'].upper():<7} {r['seconds']:5.2f}s {detail}"
+            cells.append(f"{cell[:col]:<{col}}")
+        bad = any(r["outcome"] in ("failed", "error") for r in per_client.values())
+        tr.write_line(f"{case:<{width}}  " + "  ".join(cells), red=bad)
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["outcome"]] = counts.get(r["outcome"], 0) + 1

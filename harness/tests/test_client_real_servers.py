@@ -51,6 +51,7 @@ def check(run, exit_code: int, server=None, token: str | None = None) -> str:
 
 # -- delivery ------------------------------------------------------------------------------------
 
+@pytest.mark.mainjob
 def test_message_arrives_byte_exact(client, send, aiosmtpd_smtp, token):
     run = send(aiosmtpd_smtp, sender=addr(token), to=[addr(token, local="rcpt")], data=DOTTED)
     ctx = check(run, EXIT_OK, aiosmtpd_smtp, token)
@@ -85,6 +86,7 @@ def test_message_from_standard_input(client, send, aiosmtpd_smtp, token):
     assert message["content"] == DOTTED, ctx
 
 
+@pytest.mark.mainjob
 def test_multiple_recipients(client, send, aiosmtpd_smtp, token):
     rcpts = [addr(token, local=f"r{i}") for i in range(5)]
     run = send(aiosmtpd_smtp, sender=addr(token), to=rcpts)
@@ -108,6 +110,7 @@ def test_local_hostname_and_options_reach_the_server(client, send, aiosmtpd_smtp
 
 # -- refusals ------------------------------------------------------------------------------------
 
+@pytest.mark.mainjob
 def test_some_recipients_refused(client, send, aiosmtpd_smtp, token):
     good = addr(token, local="good")
     bad550 = addr(token, "+rcpt550", "bad")
@@ -122,6 +125,7 @@ def test_some_recipients_refused(client, send, aiosmtpd_smtp, token):
     assert [m["delivered_to"] for m in session.messages] == [[good]], ctx
 
 
+@pytest.mark.mainjob
 def test_all_recipients_refused(client, send, aiosmtpd_smtp, token):
     bad = [addr(token, "+rcpt550", "one"), addr(token, "+rcpt553", "two")]
     run = send(aiosmtpd_smtp, sender=addr(token), to=bad)
@@ -138,6 +142,7 @@ def test_all_recipients_refused(client, send, aiosmtpd_smtp, token):
     assert session.messages == [], ctx
 
 
+@pytest.mark.mainjob
 def test_sender_refused(client, send, aiosmtpd_smtp, token):
     sender = addr(token, "+mail553")
     run = send(aiosmtpd_smtp, sender=sender, to=[addr(token, local="rcpt")])
@@ -157,6 +162,7 @@ def test_sender_refused_temporarily(client, send, aiosmtpd_smtp, token):
         "SMTPSenderRefused", 451, sender), ctx
 
 
+@pytest.mark.mainjob
 def test_data_refused_after_the_dot(client, send, aiosmtpd_smtp, token):
     rcpt = addr(token, "+data554", "rcpt")
     run = send(aiosmtpd_smtp, sender=addr(token), to=[rcpt])
@@ -176,6 +182,7 @@ def _size_param(mail_line: bytes) -> int | None:
     return int(m.group(1)) if m else None
 
 
+@pytest.mark.mainjob
 def test_size_declared_when_advertised(client, send, aiosmtpd_smtp_sized, token):
     data = DOTTED
     run = send(aiosmtpd_smtp_sized, sender=addr(token), to=[addr(token, local="rcpt")], data=data)
@@ -207,6 +214,7 @@ def test_size_not_declared_when_not_advertised(client, send, aiosmtpd_smtp, toke
 
 # -- LMTP over a Unix socket (RFC 2033) --------------------------------------------------------------
 
+@pytest.mark.mainjob
 def test_lmtp_delivers_to_every_recipient(client, send, aiosmtpd_lmtp, token):
     rcpts = [addr(token, local=f"box{i}") for i in range(3)]
     run = send(aiosmtpd_lmtp, sender=addr(token), to=rcpts, data=DOTTED)
@@ -218,6 +226,7 @@ def test_lmtp_delivers_to_every_recipient(client, send, aiosmtpd_lmtp, token):
     assert message["content"] == DOTTED and message["delivered_to"] == rcpts, ctx
 
 
+@pytest.mark.mainjob
 def test_lmtp_per_recipient_results(client, send, aiosmtpd_lmtp, token):
     ok1, bad, ok2 = (addr(token, local="ok1"), addr(token, "+data550", "full"),
                      addr(token, local="ok2"))
@@ -267,6 +276,7 @@ def test_lmtp_recipient_refused_at_rcpt(client, send, aiosmtpd_lmtp, token):
 
 # -- Postfix smtp-sink ---------------------------------------------------------------------------
 
+@pytest.mark.mainjob
 def test_smtp_sink_receives_message(client, send, smtp_sink, token):
     rcpts = [addr(token, local="one"), addr(token, local="two")]
     run = send(smtp_sink, sender=addr(token), to=rcpts, data=DOTTED,
@@ -317,6 +327,7 @@ def test_smtp_sink_refusals(client, send, smtp_sink_factory, token, flag, verb, 
 
 # -- network failures ----------------------------------------------------------------------------
 
+@pytest.mark.mainjob
 def test_timeout_on_silent_server(client, send, silent_server, token):
     run = send(silent_server, sender=addr(token), to=[addr(token, local="rcpt")],
                extra=["--timeout", "1"])
@@ -344,6 +355,7 @@ def test_timeout_on_stalled_data_reply(client, send, smtp_sink_factory, token):
             "SMTPServerDisconnected", "Connection unexpectedly closed: timed out"), ctx
 
 
+@pytest.mark.mainjob
 def test_connection_refused(client, send, refusing_port, token):
     run = send(refusing_port, sender=addr(token), to=[addr(token, local="rcpt")],
                extra=["--timeout", "5"])
