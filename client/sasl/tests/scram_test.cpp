@@ -66,6 +66,32 @@ TEST(Scram, FollowsTheRfc7677Example) {
   EXPECT_FALSE(mech.on_success("2.7.0 Authentication successful"));
 }
 
+// A second vector, computed with Python's hashlib/hmac (an independent implementation): a user
+// name that needs saslname escaping, a password with ',' and '=', and 10000 iterations.
+TEST(Scram, MatchesAnIndependentlyComputedVector) {
+  scram_sha256 mech{"us,er=x", "p@ss w0rd,=", "fyko+d2lbbFgONRv9qkxdawL"};
+  EXPECT_EQ(base64_decode(*mech.initial_response()), "n,,n=us=2Cer=3Dx,r=fyko+d2lbbFgONRv9qkxdawL");
+  EXPECT_EQ(
+      decoded(mech.step(base64_encode(
+          "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=AAECAwQFBgcICQoLDA0ODw==,i=10000"))),
+      "c=biws,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,"
+      "p=ZQlE71Rg34KRVfQU4MJGwmjs3IpOWiYwp1L2fDmZJwM=");
+  EXPECT_TRUE(mech.step(base64_encode("v=XdmLMwmeIxBrLWNFi1Vs4DWFirQcAZac2sNwVrWU8/4=")));
+  EXPECT_TRUE(mech.server_verified());
+}
+
+// The RFC's server signature belongs to the RFC's password: with another password it must fail.
+TEST(Scram, ServerSignatureForAnotherPasswordIsAFailure) {
+  scram_sha256 mech{"user", "pencil2", client_nonce};
+  ASSERT_TRUE(mech.initial_response());
+  const auto r = mech.step(base64_encode(server_first));
+  ASSERT_TRUE(r.ok());
+  EXPECT_NE(decoded(r), client_final);
+  const auto final_result = mech.step(base64_encode(server_final));
+  ASSERT_FALSE(final_result.ok());
+  EXPECT_EQ(final_result.error().kind, error_kind::server_signature_mismatch);
+}
+
 TEST(Scram, WithoutInitialResponseSendsClientFirstOnTheEmptyChallenge) {
   auto mech = rfc_client();
   EXPECT_EQ(decoded(mech.step("")), client_first);
