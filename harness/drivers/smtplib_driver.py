@@ -104,13 +104,15 @@ def send(args: argparse.Namespace) -> tuple[int, dict]:
     if args.timeout is not None:
         kwargs["timeout"] = args.timeout
     cls = smtplib.LMTP if args.lmtp else UnixSMTP
+    # The constructor form connects and checks the greeting (SMTPConnectError unless 220), as
+    # smtplib.SMTP(host) does for its users. smtplib parses "host:port" itself.
     client = cls(**kwargs)
     client.set_debuglevel(args.debug)
     try:
-        if args.unix:
-            client.connect(args.unix)
-        else:
-            client.connect(args.server)  # smtplib parses "host:port" itself
+        code, msg = client.connect(args.unix or args.server)
+        if code != 220:
+            client.close()
+            raise smtplib.SMTPConnectError(code, msg)
         refused = client.sendmail(args.sender, args.recipients, message,
                                   args.mail_option, args.rcpt_option)
         outcome = (EXIT_OK, {"ok": True, "refused": refused_map(refused)})

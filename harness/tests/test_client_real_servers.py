@@ -405,3 +405,59 @@ def test_crlf_in_input_refused_before_sending(client, send, fresh_aiosmtpd, toke
         return
     assert mails == [], ctx
     assert not any(s.command_lines("RCPT") or s.command_lines("DATA") for s in sessions), ctx
+
+
+# -- greeting, EHLO/HELO and disconnects (smtp-sink's fault options) ----------------------------------
+
+@pytest.mark.parametrize("flag, code", [("-Q", 421), ("-f", 500)], ids=["421", "500"])
+def test_greeting_refused(client, send, smtp_sink_factory, token, flag, code):
+    sink = smtp_sink_factory(flag, "CONNECT")
+    run = send(sink, sender=addr(token), to=[addr(token, local="rcpt")])
+    ctx = check(run, EXIT_FAILED)
+    assert (run.error["type"], run.error["code"]) == ("SMTPConnectError", code), ctx
+    assert sink.messages_from(token) == [], ctx
+
+
+@pytest.mark.parametrize("options", [("-f", "EHLO"), ("-e",)], ids=["ehlo_refused", "no_esmtp"])
+def test_helo_fallback(client, send, smtp_sink_factory, token, options):
+    sink = smtp_sink_factory(*options)
+    run = send(sink, sender=addr(token), to=[addr(token, local="rcpt")], data=DOTTED)
+    ctx = check(run, EXIT_OK)
+    [message] = sink.messages_from(token)
+    assert message.protocol == "SMTP", ctx  # smtp-sink saw HELO, not EHLO
+    assert message.content == DOTTED.replace(b"\r\n", b"\n"), ctx
+
+
+def test_helo_refused_too(client, send, smtp_sink_factory, token):
+    sink = smtp_sink_factory("-f", "EHLO,HELO")
+    run = send(sink, sender=addr(token), to=[addr(token, local="rcpt")])
+    ctx = check(run, EXIT_FAILED)
+    assert (run.error["type"], run.error["code"]) == ("SMTPHeloError", 500), ctx
+
+
+@pytest.mark.parametrize("verb", ["MAIL", "RCPT", "DATA", "."], ids=["mail", "rcpt", "data", "dot"])
+def test_server_disconnects_without_reply(client, send, smtp_sink_factory, token, verb):
+    # smtp-sink -q CMD closes the connection instead of answering CMD. After "." the message
+    # was stored by the server, but the client never got a reply: that is never a success.
+    sink = smtp_sink_factory("-q", verb)
+    run = send(sink, sender=addr(token), to=[addr(token, local="rcpt")])
+    ctx = check(run, EXIT_FAILED)
+    assert run.ok is False and run.error["code"] is None, ctx
+    if client == "smtplib":
+        assert run.error["type"] == "SMTPServerDisconnected", ctx
+
+
+def test_421_after_the_dot(client, send, smtp_sink_factory, token):
+    sink = smtp_sink_factory("-Q", ".")
+    run = send(sink, sender=addr(token), to=[addr(token, local="rcpt")])
+    ctx = check(run, EXIT_FAILED)
+    assert (run.error["type"], run.error["code"]) == ("SMTPDataError", 421), ctx
+
+
+def test_debug_trace_on_stderr(client, send, aiosmtpd_smtp, token):
+    run = send(aiosmtpd_smtp, sender=addr(token), to=[addr(token, local="rcpt")],
+               extra=["--debug", "1"])
+    ctx = check(run, EXIT_OK, aiosmtpd_smtp, token)
+    # smtplib's set_debuglevel(1) format: "send: 'mail FROM:<...>\r\n'" and "reply: b'250 ...'".
+    assert re.search(rf"^send: .*mail from:<{token}@", run.stderr, re.I | re.M), ctx
+    assert re.search(r"^reply: .*250", run.stderr, re.M), ctx
