@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -80,15 +81,24 @@ class ClientRun:
     def summary(self) -> str:
         """One short line for people: `ok`, `ok refused=2`, `SMTPSenderRefused 553`."""
         if self.result is None:
-            return f"exit {self.exit_code}, no JSON"
+            return f"{self.status()}, no JSON"
         if self.ok:
             return f"ok refused={len(self.refused)}" if self.refused else "ok"
         code = self.error.get("code")
         return f"{self.error.get('type')}{' ' + str(code) if code is not None else ''}"
 
+    def status(self) -> str:
+        if self.exit_code < 0:
+            try:
+                name = signal.Signals(-self.exit_code).name
+            except ValueError:
+                name = f"signal {-self.exit_code}"
+            return f"killed by {name}"
+        return f"exit {self.exit_code}"
+
     def explain(self) -> str:
         return (f"client {self.client}: {' '.join(map(repr, self.argv))}\n"
-                f"exit {self.exit_code} after {self.seconds:.3f}s\n"
+                f"{self.status()} after {self.seconds:.3f}s\n"
                 f"stdout: {self.stdout!r}\nstderr (tail): {self.stderr[-3000:]}")
 
 
