@@ -32,6 +32,9 @@ CASES = {
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_cpp_matches_smtplib(request, tmp_path, case):
+    chosen = request.config.getoption("--clients").split(",")
+    if not {"cpp", "smtplib"} <= set(chosen):
+        pytest.skip(f"compares cpp with smtplib; --clients selects {','.join(chosen)}")
     reason = clients.smtp_client_missing_reason()
     if reason:
         if request.config.getoption("--require-smtp-client"):
