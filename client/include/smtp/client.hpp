@@ -1,0 +1,131 @@
+// smtplib's SMTP and LMTP classes in C++: same method names, same arguments, same meaning.
+// Differences are listed in client/README.md ("Differences from smtplib").
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "smtp/capabilities.hpp"
+#include "smtp/exceptions.hpp"
+#include "smtp/reply.hpp"
+#include "smtp/session.hpp"
+#include "smtp/sync_driver.hpp"
+#include "smtp/transport.hpp"
+
+namespace smtp {
+
+using Options = std::vector<std::string>;
+
+// socket.getfqdn(), or "[ip]" when the name has no dot, as smtplib's SMTP.__init__.
+std::string default_local_hostname();
+
+class SMTP {
+ public:
+  static constexpr int default_port = 25;  // smtplib.SMTP_PORT
+
+  // As smtplib.SMTP(host='', port=0, local_hostname=None, timeout=None): with an empty host the
+  // object is unconnected (call connect()); otherwise it connects at once and raises
+  // SMTPConnectError (after closing) when the greeting is not 220.
+  explicit SMTP(const std::string& host = {}, int port = 0,
+                std::optional<std::string> local_hostname = std::nullopt, Timeout timeout = {});
+  virtual ~SMTP();
+  SMTP(const SMTP&) = delete;
+  SMTP& operator=(const SMTP&) = delete;
+  SMTP(SMTP&&) noexcept;
+  SMTP& operator=(SMTP&&) noexcept;
+
+  void set_debuglevel(int level) { driver_.set_debuglevel(level); }
+  // Where debug lines go (default: std::cerr).
+  void set_debug_sink(DebugSink sink) { driver_.set_debug_sink(std::move(sink)); }
+
+  // "host:port" is split when port is 0 and host has exactly one ':' ("[v6]:port" also works);
+  // port 0 means default_port. Returns the greeting. Closes any earlier connection and forgets
+  // its HELO/EHLO state.
+  virtual Reply connect(const std::string& host = "localhost", int port = 0);
+
+  Reply docmd(std::string_view cmd, std::string_view args = {});
+  // Writes one command line (no reply read): smtplib's putcmd().
+  void putcmd(std::string_view cmd, std::string_view args = {});
+  Reply getreply();
+
+  Reply helo(std::string_view name = {});
+  Reply ehlo(std::string_view name = {});
+  void ehlo_or_helo_if_needed();
+  bool has_extn(std::string_view name) const { return has_feature(state_.esmtp_features, name); }
+
+  Reply verify(std::string_view address);
+  Reply vrfy(std::string_view address) { return verify(address); }
+  Reply expn(std::string_view address);
+  std::string help(std::string_view args = {});
+  Reply rset();
+  Reply noop();
+  Reply mail(std::string_view sender, std::span<const std::string> options = {});
+  Reply rcpt(std::string_view recipient, std::span<const std::string> options = {});
+  // DATA, then the message (normalised to CRLF, dot-stuffed, terminated). For LMTP the first of
+  // the per-recipient replies; data_replies() has them all.
+  Reply data(std::string_view msg);
+
+  RefusedRecipients sendmail(std::string_view from_addr, const std::vector<std::string>& to_addrs,
+                             std::string_view msg, const Options& mail_options = {},
+                             const Options& rcpt_options = {});
+  // A raw RFC 5322 message: envelope from its headers unless given; Bcc/Resent-Bcc not sent.
+  RefusedRecipients send_message(std::string_view msg,
+                                 std::optional<std::string> from_addr = std::nullopt,
+                                 std::optional<std::vector<std::string>> to_addrs = std::nullopt,
+                                 const Options& mail_options = {},
+                                 const Options& rcpt_options = {});
+
+  Reply quit();
+  void close() noexcept { driver_.close(); }
+
+  // smtplib's attributes.
+  const std::optional<std::string>& helo_resp() const { return state_.helo_resp; }
+  const std::optional<std::string>& ehlo_resp() const { return state_.ehlo_resp; }
+  bool does_esmtp() const { return state_.does_esmtp; }
+  const EsmtpFeatures& esmtp_features() const { return state_.esmtp_features; }
+  const std::string& local_hostname() const { return state_.local_hostname; }
+  void set_local_hostname(std::string name) { state_.local_hostname = std::move(name); }
+  Timeout timeout() const { return driver_.timeout(); }
+  void set_timeout(Timeout t) { driver_.set_timeout(t); }
+  int debuglevel() const { return driver_.debuglevel(); }
+  // smtplib's `sock is not None`.
+  bool connected() const { return driver_.is_open(); }
+  // Per-recipient replies of the last data()/sendmail() (LMTP: one per accepted recipient).
+  const std::vector<std::pair<std::string, Reply>>& data_replies() const { return data_replies_; }
+
+  // For tests and for later transports: run over an already connected stream, then read the
+  // greeting as connect() does.
+  Reply connect(std::unique_ptr<Transport> transport);
+
+ protected:
+  struct no_connect_t {};
+  SMTP(no_connect_t, bool lmtp, std::optional<std::string> local_hostname, Timeout timeout);
+  virtual int port_default() const { return default_port; }
+  virtual std::unique_ptr<Transport> open_transport(const std::string& host, int port);
+  void connect_or_raise(const std::string& host, int port);
+
+  SessionState state_;
+  SyncDriver driver_;
+  std::vector<std::pair<std::string, Reply>> data_replies_;
+};
+
+// LMTP (RFC 2033): LHLO instead of EHLO; a host starting with '/' is a Unix socket path; after
+// the final dot one reply per accepted recipient, reported per recipient by sendmail().
+class LMTP : public SMTP {
+ public:
+  static constexpr int default_port = 2003;  // smtplib.LMTP_PORT
+
+  explicit LMTP(const std::string& host = {}, int port = 0,
+                std::optional<std::string> local_hostname = std::nullopt, Timeout timeout = {});
+
+ protected:
+  int port_default() const override { return default_port; }
+  std::unique_ptr<Transport> open_transport(const std::string& host, int port) override;
+};
+
+}  // namespace smtp

@@ -1,0 +1,111 @@
+// The exceptions of smtplib, with the same names and hierarchy, plus two that C++ needs because it
+// has no socket.timeout / generic OSError: SMTPTimeoutError and SMTPProtocolError.
+//
+//   std::runtime_error
+//   └ SMTPException
+//     ├ SMTPServerDisconnected            connection lost or never made ("please run connect()
+//     first") │ ├ SMTPTimeoutError                a deadline (per reply, per write, per connect)
+//     passed │ └ SMTPProtocolError               the server broke the reply grammar; names rule and
+//     bytes ├ SMTPNotSupportedError             the server lacks an extension the call needs ├
+//     SMTPRecipientsRefused             recipients: address -> Reply └ SMTPResponseException
+//     smtp_code, smtp_error, enhanced_status
+//       ├ SMTPSenderRefused               sender
+//       ├ SMTPDataError
+//       ├ SMTPConnectError                also for a failed TCP/Unix connect (smtp_code -1)
+//       ├ SMTPHeloError
+//       └ SMTPAuthenticationError
+//
+// Arguments that would put CR, LF, NUL or another control into a command, or break the RFC 5321
+// grammar, raise std::invalid_argument (smtplib raises ValueError) before any byte is written.
+// Timeout and protocol errors derive from SMTPServerDisconnected because the client has closed the
+// connection when they are raised: code that reconnects on a disconnect handles them too.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "smtp/reply.hpp"
+
+namespace smtp {
+
+class SMTPException : public std::runtime_error {
+ public:
+  explicit SMTPException(const std::string& message) : std::runtime_error(message) {}
+  // The class name, e.g. "SMTPSenderRefused" (the JSON "type" of smtp-client).
+  virtual std::string_view type_name() const noexcept { return "SMTPException"; }
+};
+
+class SMTPServerDisconnected : public SMTPException {
+ public:
+  using SMTPException::SMTPException;
+  std::string_view type_name() const noexcept override { return "SMTPServerDisconnected"; }
+};
+
+class SMTPTimeoutError : public SMTPServerDisconnected {
+ public:
+  using SMTPServerDisconnected::SMTPServerDisconnected;
+  std::string_view type_name() const noexcept override { return "SMTPTimeoutError"; }
+};
+
+// The server's bytes broke a rule of the reply grammar (RFC 5321 section 4.2) or a limit.
+class SMTPProtocolError : public SMTPServerDisconnected {
+ public:
+  SMTPProtocolError(std::string rule, std::string bytes);
+  const std::string& rule() const noexcept { return rule_; }
+  const std::string& bytes() const noexcept { return bytes_; }  // the offending bytes, raw
+  std::string_view type_name() const noexcept override { return "SMTPProtocolError"; }
+
+ private:
+  std::string rule_;
+  std::string bytes_;
+};
+
+class SMTPNotSupportedError : public SMTPException {
+ public:
+  using SMTPException::SMTPException;
+  std::string_view type_name() const noexcept override { return "SMTPNotSupportedError"; }
+};
+
+class SMTPResponseException : public SMTPException {
+ public:
+  SMTPResponseException(int code, std::string msg);
+  int smtp_code;
+  std::string smtp_error;
+  std::optional<EnhancedStatus> enhanced_status;
+  Reply reply() const { return {smtp_code, smtp_error}; }
+  std::string_view type_name() const noexcept override { return "SMTPResponseException"; }
+};
+
+class SMTPSenderRefused : public SMTPResponseException {
+ public:
+  SMTPSenderRefused(int code, std::string msg, std::string sender_address);
+  std::string sender;
+  std::string_view type_name() const noexcept override { return "SMTPSenderRefused"; }
+};
+
+// Address -> the reply that refused it, as sendmail() returns for partial failures.
+using RefusedRecipients = std::map<std::string, Reply>;
+
+class SMTPRecipientsRefused : public SMTPException {
+ public:
+  explicit SMTPRecipientsRefused(RefusedRecipients refused);
+  RefusedRecipients recipients;
+  std::string_view type_name() const noexcept override { return "SMTPRecipientsRefused"; }
+};
+
+#define SMTP_RESPONSE_EXCEPTION(Name)                                      \
+  class Name : public SMTPResponseException {                              \
+   public:                                                                 \
+    using SMTPResponseException::SMTPResponseException;                    \
+    std::string_view type_name() const noexcept override { return #Name; } \
+  }
+SMTP_RESPONSE_EXCEPTION(SMTPDataError);
+SMTP_RESPONSE_EXCEPTION(SMTPConnectError);
+SMTP_RESPONSE_EXCEPTION(SMTPHeloError);
+SMTP_RESPONSE_EXCEPTION(SMTPAuthenticationError);
+#undef SMTP_RESPONSE_EXCEPTION
+
+}  // namespace smtp

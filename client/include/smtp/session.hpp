@@ -1,0 +1,34 @@
+// What a session knows between exchanges: the attributes smtplib keeps on the SMTP object.
+// Plain data, shared by the algorithms and by whichever driver runs them.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "smtp/capabilities.hpp"
+
+namespace smtp {
+
+struct SessionState {
+  std::string local_hostname;
+  std::optional<std::string> helo_resp;  // text of the last HELO reply (smtplib: helo_resp)
+  std::optional<std::string> ehlo_resp;  // text of the last EHLO/LHLO reply, even a refusal
+  bool does_esmtp = false;
+  EsmtpFeatures esmtp_features;
+  bool lmtp = false;  // LHLO instead of EHLO; one reply per accepted recipient after DATA
+  // Recipients accepted since the last MAIL: LMTP's DATA gets one reply for each (RFC 2033 4.2).
+  std::vector<std::string> accepted_recipients;
+
+  // What quit() forgets (smtplib resets these after QUIT).
+  void forget_hello() {
+    helo_resp.reset();
+    ehlo_resp.reset();
+    esmtp_features.clear();
+    does_esmtp = false;
+    accepted_recipients.clear();
+  }
+  const char* ehlo_verb() const { return lmtp ? "lhlo" : "ehlo"; }
+};
+
+}  // namespace smtp

@@ -1,0 +1,70 @@
+// Runs exchange algorithms over a Transport, blocking. Owns the connection, the read buffer and
+// the reply parser; applies the per-action deadline; writes smtplib-style debug lines.
+#pragma once
+
+#include <chrono>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "smtp/algo/action.hpp"
+#include "smtp/reply_parser.hpp"
+#include "smtp/transport.hpp"
+
+namespace smtp {
+
+// Receives one debug line at a time (without newline). The default writes to std::cerr.
+using DebugSink = std::function<void(std::string_view line)>;
+// Seconds, fractional allowed; nullopt waits forever (smtplib's timeout=None).
+using Timeout = std::optional<std::chrono::duration<double>>;
+
+class SyncDriver {
+ public:
+  SyncDriver();
+
+  void attach(std::unique_ptr<Transport> transport);
+  bool is_open() const { return transport_ != nullptr; }
+  void close() noexcept;
+
+  // Runs the algorithm to its end; rethrows its error(). An I/O failure, a timeout or a protocol
+  // violation closes the connection and is handed to the algorithm, which decides (sendmail's
+  // RSET after a refusal ignores it; everything else reports it).
+  template <class Algo>
+  void run(Algo& algo) {
+    algo::step_result result;
+    for (;;) {
+      const algo::action a = algo.resume(result);
+      if (a.kind == algo::action_kind::done) break;
+      result = perform(a);
+    }
+    if (auto e = algo.error()) std::rethrow_exception(e);
+  }
+
+  // 0: quiet; 1: "send:"/"reply:" lines as smtplib; 2: the same with a timestamp first.
+  void set_debuglevel(int level) { debuglevel_ = level; }
+  int debuglevel() const { return debuglevel_; }
+  void set_debug_sink(DebugSink sink);
+  void debug(std::string_view line) const;
+
+  void set_timeout(Timeout t) { timeout_ = t; }
+  Timeout timeout() const { return timeout_; }
+  // now + timeout: each write, each reply and each connect gets a fresh one.
+  Deadline deadline() const;
+
+ private:
+  algo::step_result perform(const algo::action& a);
+  void write(std::string_view bytes);
+  Reply read_reply();
+
+  std::unique_ptr<Transport> transport_;
+  ReplyParser parser_;
+  std::string inbuf_;
+  Timeout timeout_;
+  int debuglevel_ = 0;
+  DebugSink sink_;
+};
+
+}  // namespace smtp

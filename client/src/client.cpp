@@ -1,0 +1,259 @@
+#include "smtp/client.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <stdexcept>
+
+#include "smtp/algo/command.hpp"
+#include "smtp/algo/data.hpp"
+#include "smtp/algo/hello.hpp"
+#include "smtp/algo/sendmail.hpp"
+#include "smtp/body_encoder.hpp"
+#include "smtp/bytes_repr.hpp"
+#include "smtp/command_encoder.hpp"
+#include "smtp/message_envelope.hpp"
+
+namespace smtp {
+
+namespace {
+
+bool is_smtputf8(std::string_view option) {
+  std::string lower(option);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower == "smtputf8";
+}
+
+int parse_port(std::string_view text) {
+  int port = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
+  if (ec != std::errc() || end != text.data() + text.size() || port < 0 || port > 65535) {
+    throw std::invalid_argument("nonnumeric port: " + std::string(text));
+  }
+  return port;
+}
+
+// smtplib: "host:port" is split when there is exactly one ':'. Also "[v6]:port".
+std::pair<std::string, int> split_host_port(const std::string& host, int port) {
+  if (port != 0 || (!host.empty() && host.front() == '/')) return {host, port};
+  if (!host.empty() && host.front() == '[') {
+    const std::size_t close = host.find(']');
+    if (close != std::string::npos && close + 1 < host.size() && host[close + 1] == ':') {
+      return {host.substr(1, close - 1), parse_port(std::string_view(host).substr(close + 2))};
+    }
+    return {host, 0};
+  }
+  const std::size_t colon = host.find(':');
+  if (colon != std::string::npos && colon == host.rfind(':')) {
+    return {host.substr(0, colon), parse_port(std::string_view(host).substr(colon + 1))};
+  }
+  return {host, 0};
+}
+
+}  // namespace
+
+SMTP::SMTP(const std::string& host, int port, std::optional<std::string> local_hostname,
+           Timeout timeout)
+    : SMTP(no_connect_t{}, false, std::move(local_hostname), timeout) {
+  if (!host.empty()) connect_or_raise(host, port);
+}
+
+SMTP::SMTP(no_connect_t, bool lmtp, std::optional<std::string> local_hostname, Timeout timeout) {
+  state_.lmtp = lmtp;
+  state_.local_hostname = local_hostname ? std::move(*local_hostname) : default_local_hostname();
+  driver_.set_timeout(timeout);
+}
+
+SMTP::~SMTP() = default;
+SMTP::SMTP(SMTP&&) noexcept = default;
+SMTP& SMTP::operator=(SMTP&&) noexcept = default;
+
+void SMTP::connect_or_raise(const std::string& host, int port) {
+  const Reply r = connect(host, port);
+  if (r.code != 220) {
+    close();
+    throw SMTPConnectError(r.code, r.text);
+  }
+}
+
+std::unique_ptr<Transport> SMTP::open_transport(const std::string& host, int port) {
+  return connect_tcp(host, port, driver_.deadline());
+}
+
+Reply SMTP::connect(const std::string& host_in, int port_in) {
+  auto [host, port] = split_host_port(host_in, port_in);
+  if (port == 0) port = port_default();
+  if (driver_.debuglevel() > 0) {
+    driver_.debug("connect: (" + bytes_repr(host, false) + ", " + std::to_string(port) + ")");
+  }
+  driver_.close();
+  auto transport = open_transport(host, port);
+  return connect(std::move(transport));
+}
+
+Reply SMTP::connect(std::unique_ptr<Transport> transport) {
+  driver_.attach(std::move(transport));
+  state_.forget_hello();
+  data_replies_.clear();
+  const Reply r = getreply();
+  if (driver_.debuglevel() > 0) {
+    driver_.debug("connect: (" + std::to_string(r.code) + ", " + bytes_repr(r.text) + ")");
+  }
+  return r;
+}
+
+Reply SMTP::getreply() {
+  algo::ReadReplyAlgo a;
+  driver_.run(a);
+  return a.reply();
+}
+
+Reply SMTP::docmd(std::string_view cmd, std::string_view args) {
+  algo::CommandAlgo a(command::line(cmd, args));
+  driver_.run(a);
+  return a.reply();
+}
+
+namespace {
+// Writes without reading: putcmd(). A tiny algorithm of its own.
+class PutAlgo {
+ public:
+  explicit PutAlgo(std::string line) : line_(std::move(line)) {}
+  algo::action resume(const algo::step_result& r) {
+    if (!sent_) {
+      sent_ = true;
+      return algo::action::write(line_);
+    }
+    error_ = r.error;
+    return algo::action::done();
+  }
+  std::exception_ptr error() const { return error_; }
+
+ private:
+  std::string line_;
+  bool sent_ = false;
+  std::exception_ptr error_;
+};
+}  // namespace
+
+void SMTP::putcmd(std::string_view cmd, std::string_view args) {
+  PutAlgo a(command::line(cmd, args));
+  driver_.run(a);
+}
+
+Reply SMTP::helo(std::string_view name) {
+  algo::HelloAlgo a(state_, algo::HelloAlgo::kind::helo, name);
+  driver_.run(a);
+  return a.reply();
+}
+
+Reply SMTP::ehlo(std::string_view name) {
+  algo::HelloAlgo a(state_, algo::HelloAlgo::kind::ehlo, name);
+  driver_.run(a);
+  return a.reply();
+}
+
+void SMTP::ehlo_or_helo_if_needed() {
+  algo::EhloOrHeloAlgo a(state_);
+  driver_.run(a);
+}
+
+Reply SMTP::verify(std::string_view address) {
+  return docmd("vrfy", command::address_only(address));
+}
+
+Reply SMTP::expn(std::string_view address) {
+  return docmd("expn", command::address_only(address));
+}
+
+std::string SMTP::help(std::string_view args) {
+  return docmd("help", args).text;
+}
+
+Reply SMTP::rset() {
+  state_.accepted_recipients.clear();
+  return docmd("rset");
+}
+
+Reply SMTP::noop() {
+  return docmd("noop");
+}
+
+Reply SMTP::mail(std::string_view sender, std::span<const std::string> options) {
+  // Checked even when not sent, so bad input fails the same way against any server.
+  (void)command::mail(sender, options);
+  std::span<const std::string> sent;
+  if (state_.does_esmtp) {
+    if (std::any_of(options.begin(), options.end(), is_smtputf8) && !has_extn("smtputf8")) {
+      throw SMTPNotSupportedError("SMTPUTF8 not supported by server");
+    }
+    sent = options;
+  }
+  algo::CommandAlgo a(command::mail(sender, sent));
+  state_.accepted_recipients.clear();
+  driver_.run(a);
+  return a.reply();
+}
+
+Reply SMTP::rcpt(std::string_view recipient, std::span<const std::string> options) {
+  (void)command::rcpt(recipient, options);
+  algo::CommandAlgo a(
+      command::rcpt(recipient, state_.does_esmtp ? options : std::span<const std::string>{}));
+  driver_.run(a);
+  if (a.reply().code == 250 || a.reply().code == 251) {
+    state_.accepted_recipients.emplace_back(recipient);
+  }
+  return a.reply();
+}
+
+Reply SMTP::data(std::string_view msg) {
+  algo::DataAlgo a(state_, BodyEncoder::encode_all(msg));
+  data_replies_.clear();
+  driver_.run(a);
+  data_replies_ = a.replies();
+  return a.reply();
+}
+
+RefusedRecipients SMTP::sendmail(std::string_view from_addr,
+                                 const std::vector<std::string>& to_addrs, std::string_view msg,
+                                 const Options& mail_options, const Options& rcpt_options) {
+  algo::SendmailAlgo a(state_, from_addr, to_addrs, msg, mail_options, rcpt_options);
+  data_replies_.clear();
+  try {
+    driver_.run(a);
+  } catch (...) {
+    data_replies_ = a.data_replies();
+    throw;
+  }
+  data_replies_ = a.data_replies();
+  return a.refused();
+}
+
+RefusedRecipients SMTP::send_message(std::string_view msg, std::optional<std::string> from_addr,
+                                     std::optional<std::vector<std::string>> to_addrs,
+                                     const Options& mail_options, const Options& rcpt_options) {
+  MessageEnvelope env = envelope_from_message(msg);
+  const std::string from = from_addr ? *from_addr : env.from;
+  const std::vector<std::string> to = to_addrs ? *to_addrs : env.to;
+  return sendmail(from, to, env.message, mail_options, rcpt_options);
+}
+
+Reply SMTP::quit() {
+  const Reply r = docmd("quit");
+  state_.forget_hello();
+  close();
+  return r;
+}
+
+LMTP::LMTP(const std::string& host, int port, std::optional<std::string> local_hostname,
+           Timeout timeout)
+    : SMTP(no_connect_t{}, true, std::move(local_hostname), timeout) {
+  if (!host.empty()) connect_or_raise(host, port);
+}
+
+std::unique_ptr<Transport> LMTP::open_transport(const std::string& host, int port) {
+  if (!host.empty() && host.front() == '/') return connect_unix(host, driver_.deadline());
+  return SMTP::open_transport(host, port);
+}
+
+}  // namespace smtp

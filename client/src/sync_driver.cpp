@@ -1,0 +1,132 @@
+#include "smtp/sync_driver.hpp"
+
+#include <sys/time.h>
+
+#include <array>
+#include <ctime>
+#include <iostream>
+
+#include "smtp/bytes_repr.hpp"
+#include "smtp/exceptions.hpp"
+
+namespace smtp {
+
+SyncDriver::SyncDriver() {
+  set_debug_sink({});
+}
+
+void SyncDriver::set_debug_sink(DebugSink sink) {
+  if (sink) {
+    sink_ = std::move(sink);
+  } else {
+    sink_ = [](std::string_view line) { std::cerr << line << '\n'; };
+  }
+}
+
+void SyncDriver::debug(std::string_view line) const {
+  if (debuglevel_ > 1) {
+    // Python's datetime.now().time(): HH:MM:SS.ffffff, local time.
+    timeval tv{};
+    gettimeofday(&tv, nullptr);
+    std::tm tm{};
+    localtime_r(&tv.tv_sec, &tm);
+    std::array<char, 32> stamp{};
+    std::snprintf(stamp.data(), stamp.size(), "%02d:%02d:%02d.%06ld ", tm.tm_hour, tm.tm_min,
+                  tm.tm_sec, static_cast<long>(tv.tv_usec));
+    sink_(std::string(stamp.data()) + std::string(line));
+  } else {
+    sink_(line);
+  }
+}
+
+Deadline SyncDriver::deadline() const {
+  if (!timeout_) return std::nullopt;
+  return Clock::now() + std::chrono::duration_cast<Clock::duration>(*timeout_);
+}
+
+void SyncDriver::attach(std::unique_ptr<Transport> transport) {
+  close();
+  transport_ = std::move(transport);
+}
+
+void SyncDriver::close() noexcept {
+  if (transport_) transport_->close();
+  transport_.reset();
+  parser_.reset();
+  inbuf_.clear();
+}
+
+void SyncDriver::write(std::string_view bytes) {
+  if (!transport_) throw SMTPServerDisconnected("please run connect() first");
+  // No pipelining here: every earlier reply has been read, so any byte waiting now was sent out
+  // of turn (RFC 5321 section 4.1.1: replies only answer commands).
+  if (inbuf_.empty() && transport_->available() > 0) {
+    std::array<char, 512> buf{};
+    inbuf_.append(buf.data(), transport_->read_some(buf, deadline()));
+  }
+  if (!inbuf_.empty()) {
+    throw SMTPProtocolError("bytes arrived with no command outstanding", inbuf_);
+  }
+  if (debuglevel_ > 0) debug("send: " + bytes_repr(bytes, false));
+  transport_->write(bytes, deadline());
+}
+
+Reply SyncDriver::read_reply() {
+  if (!transport_) throw SMTPServerDisconnected("please run connect() first");
+  const Deadline d = deadline();
+  for (;;) {
+    if (!inbuf_.empty()) {
+      const std::size_t used = parser_.feed(inbuf_);
+      inbuf_.erase(0, used);
+      if (parser_.done()) {
+        if (debuglevel_ > 0) {
+          for (const auto& raw : parser_.raw_lines()) debug("reply: " + bytes_repr(raw));
+        }
+        Reply r = parser_.take();
+        if (debuglevel_ > 0) {
+          debug("reply: retcode (" + std::to_string(r.code) + "); Msg: " + bytes_repr(r.text));
+        }
+        return r;
+      }
+    }
+    std::array<char, 4096> buf{};
+    const std::size_t n = transport_->read_some(buf, d);
+    if (n == 0) {
+      throw SMTPServerDisconnected(parser_.idle()
+                                       ? "Connection unexpectedly closed"
+                                       : "Connection unexpectedly closed in the middle of a reply");
+    }
+    inbuf_.append(buf.data(), n);
+  }
+}
+
+algo::step_result SyncDriver::perform(const algo::action& a) {
+  algo::step_result r;
+  try {
+    switch (a.kind) {
+      case algo::action_kind::write:
+        write(a.bytes);
+        break;
+      case algo::action_kind::command:
+        write(a.bytes);
+        r.reply = read_reply();
+        break;
+      case algo::action_kind::read_reply:
+        r.reply = read_reply();
+        break;
+      case algo::action_kind::close:
+        close();
+        break;
+      case algo::action_kind::tls_handshake:
+        throw SMTPNotSupportedError("TLS is not available in this build");
+      case algo::action_kind::done:
+        break;
+    }
+  } catch (const SMTPServerDisconnected&) {
+    close();
+    r.error = std::current_exception();
+  }
+  return r;
+}
+
+}  // namespace smtp

@@ -1,0 +1,214 @@
+// smtp-client: sends one message with the smtp::client library (swaks-like). See --help.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <smtp/smtp.hpp>
+#include <sstream>
+
+namespace {
+
+using nlohmann::json;
+
+constexpr int exit_ok = 0;
+constexpr int exit_failure = 1;  // SMTP or network failure
+constexpr int exit_usage = 2;    // usage error, or input refused before anything was sent
+
+const char* const description = R"(Sends one message with the smtp::client library.
+
+Exit status: 0 when the message was accepted for at least one recipient; 1 on an SMTP or network
+failure (refused sender, all recipients refused, data refused, disconnect, timeout, protocol
+violation); 2 on a usage error or input refused before sending (bad address, option, hostname,
+NUL in the message, unreadable --data).
+
+With --json, standard output gets exactly one JSON object:
+  success: {"ok": true, "refused": {"ADDR": [CODE, "TEXT"], ...}}
+  failure: {"ok": false, "error": {"type": "<exception class>", "code": CODE or null,
+            "message": "TEXT", "sender": "ADDR" (SMTPSenderRefused),
+            "recipients": {"ADDR": [CODE, "TEXT"]} (SMTPRecipientsRefused)}}
+"type" is the smtp:: exception class (SMTPSenderRefused, SMTPRecipientsRefused, SMTPDataError,
+SMTPConnectError, SMTPHeloError, SMTPServerDisconnected, SMTPTimeoutError, SMTPProtocolError,
+SMTPNotSupportedError, ...), "ValueError" for input refused before sending, "UsageError" for bad
+flags or an unreadable --data file. "message" is the server's text for errors that carry a reply,
+otherwise a description. For LMTP, recipients refused after the final dot appear in "refused".
+
+The transaction is smtplib's sendmail(): EHLO (LHLO with --lmtp), HELO if EHLO is refused, MAIL
+with SIZE=n when the server advertises SIZE plus each --mail-option, RCPT per --to with each
+--rcpt-option, DATA, the message (line endings made CRLF, leading dots doubled), then QUIT.
+--server defaults to localhost; the port to 25 (2003 with --lmtp). --unix connects to a Unix
+stream socket instead (SMTP, or LMTP with --lmtp).)";
+
+json reply_json(const smtp::Reply& r) {
+  return json::array({r.code, r.text});
+}
+
+json refused_json(const smtp::RefusedRecipients& refused) {
+  json j = json::object();
+  for (const auto& [addr, reply] : refused) j[addr] = reply_json(reply);
+  return j;
+}
+
+std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+int report_error(bool as_json, std::string_view type, std::optional<int> code,
+                 const std::string& message, const json& extra, int status) {
+  if (as_json) {
+    json err = {{"type", type}, {"code", code ? json(*code) : json(nullptr)}, {"message", message}};
+    for (auto it = extra.begin(); it != extra.end(); ++it) err[it.key()] = it.value();
+    std::cout << dump({{"ok", false}, {"error", err}}) << std::endl;
+  } else {
+    std::cerr << "smtp-client: " << type << ": " << message << std::endl;
+    if (extra.contains("recipients")) {
+      for (auto it = extra["recipients"].begin(); it != extra["recipients"].end(); ++it) {
+        std::cerr << "  refused " << it.key() << ": " << it.value()[0] << " "
+                  << it.value()[1].get<std::string>() << std::endl;
+      }
+    }
+  }
+  return status;
+}
+
+struct SendArgs {
+  std::string server = "localhost";
+  std::string unix_path;
+  bool lmtp = false;
+  std::string from;
+  std::vector<std::string> to;
+  std::string data_file;
+  std::vector<std::string> mail_options;
+  std::vector<std::string> rcpt_options;
+  std::string local_hostname;
+  double timeout = 0;
+  int debug = 0;
+  bool json = false;
+};
+
+int run_send(const SendArgs& a) {
+  std::string message;
+  if (a.data_file.empty() || a.data_file == "-") {
+    message.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  } else {
+    std::ifstream in(a.data_file, std::ios::binary);
+    if (!in) {
+      return report_error(a.json, "UsageError", std::nullopt, "cannot read " + a.data_file,
+                          json::object(), exit_usage);
+    }
+    message.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+
+  // Refuse bad input before connecting: the same checks sendmail() makes before writing.
+  try {
+    (void)smtp::command::mail(a.from, a.mail_options);
+    for (const auto& to : a.to) (void)smtp::command::rcpt(to, a.rcpt_options);
+    if (!a.local_hostname.empty()) smtp::command::check_hostname(a.local_hostname);
+    (void)smtp::BodyEncoder::encode_all(message);
+  } catch (const std::invalid_argument& e) {
+    return report_error(a.json, "ValueError", std::nullopt, e.what(), json::object(), exit_usage);
+  }
+
+  std::optional<std::string> local;
+  if (!a.local_hostname.empty()) local = a.local_hostname;
+  smtp::Timeout timeout;
+  if (a.timeout > 0) timeout = std::chrono::duration<double>(a.timeout);
+
+  try {
+    std::unique_ptr<smtp::SMTP> client;
+    if (a.lmtp) {
+      client = std::make_unique<smtp::LMTP>(std::string(), 0, local, timeout);
+    } else {
+      client = std::make_unique<smtp::SMTP>(std::string(), 0, local, timeout);
+    }
+    client->set_debuglevel(a.debug);
+    smtp::Reply greeting;
+    if (!a.unix_path.empty()) {
+      greeting = client->connect(smtp::connect_unix(
+          a.unix_path,
+          client->timeout()
+              ? std::optional(smtp::Clock::now() +
+                              std::chrono::duration_cast<smtp::Clock::duration>(*client->timeout()))
+              : std::nullopt));
+    } else {
+      greeting = client->connect(a.server);
+    }
+    if (greeting.code != 220) {
+      client->close();
+      throw smtp::SMTPConnectError(greeting.code, greeting.text);
+    }
+    const smtp::RefusedRecipients refused =
+        client->sendmail(a.from, a.to, message, a.mail_options, a.rcpt_options);
+    try {
+      client->quit();
+    } catch (const smtp::SMTPException&) {
+      // The message was accepted; a failing QUIT does not change that.
+    }
+    if (a.json) {
+      std::cout << dump({{"ok", true}, {"refused", refused_json(refused)}}) << std::endl;
+    } else {
+      std::cout << "accepted for " << (a.to.size() - refused.size()) << " of " << a.to.size()
+                << " recipient(s)" << std::endl;
+      for (const auto& [addr, r] : refused) {
+        std::cout << "  refused " << addr << ": " << r.code << " " << r.text << std::endl;
+      }
+    }
+    return exit_ok;
+  } catch (const smtp::SMTPSenderRefused& e) {
+    return report_error(a.json, e.type_name(), e.smtp_code, e.smtp_error, {{"sender", e.sender}},
+                        exit_failure);
+  } catch (const smtp::SMTPRecipientsRefused& e) {
+    return report_error(a.json, e.type_name(), std::nullopt, e.what(),
+                        {{"recipients", refused_json(e.recipients)}}, exit_failure);
+  } catch (const smtp::SMTPResponseException& e) {
+    std::optional<int> code;
+    if (e.smtp_code >= 0) code = e.smtp_code;
+    return report_error(a.json, e.type_name(), code, e.smtp_error, json::object(), exit_failure);
+  } catch (const smtp::SMTPException& e) {
+    return report_error(a.json, e.type_name(), std::nullopt, e.what(), json::object(),
+                        exit_failure);
+  } catch (const std::invalid_argument& e) {
+    return report_error(a.json, "ValueError", std::nullopt, e.what(), json::object(), exit_usage);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"smtp-client: an SMTP/LMTP client built on smtp::client (smtplib's API in C++)"};
+  app.require_subcommand(1);
+  SendArgs args;
+  CLI::App* send = app.add_subcommand("send", description);
+  send->add_option("--server", args.server, "HOST[:PORT] to connect to (default localhost)");
+  auto* unix_opt = send->add_option("--unix", args.unix_path, "Unix stream socket PATH instead");
+  send->get_option("--server")->excludes(unix_opt);
+  send->add_flag("--lmtp", args.lmtp, "speak LMTP (RFC 2033): LHLO, one reply per recipient");
+  send->add_option("--from", args.from, "envelope sender (\"\" or \"<>\" for the null sender)")
+      ->required();
+  send->add_option("--to", args.to, "envelope recipient (repeatable)")->required();
+  send->add_option("--data", args.data_file, "message FILE (standard input when absent or -)");
+  send->add_option("--mail-option", args.mail_options, "ESMTP MAIL parameter (repeatable)");
+  send->add_option("--rcpt-option", args.rcpt_options, "ESMTP RCPT parameter (repeatable)");
+  send->add_option("--local-hostname", args.local_hostname, "name for EHLO/HELO/LHLO");
+  send->add_option("--timeout", args.timeout, "SECONDS allowed per connect, write and reply")
+      ->check(CLI::NonNegativeNumber);
+  send->add_option("--debug", args.debug, "LEVEL: 1 smtplib-style send:/reply: lines, 2 with times")
+      ->check(CLI::Range(0, 2));
+  send->add_flag("--json", args.json, "print one JSON object (shape in the description)");
+  send->footer(description);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return exit_usage;
+  }
+  if (send->parsed()) return run_send(args);
+  return exit_usage;
+}
