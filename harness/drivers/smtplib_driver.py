@@ -19,6 +19,8 @@ What smtplib does is reported as is, including where it differs from the C++ cli
   - LMTP: smtplib reads a single reply after the final dot (CPython gh-76984), so later
     recipients' results are never reported;
   - CR/LF in an address is caught when the command is written, after the connection and EHLO;
+  - NUL in the message is sent as is;
+  - an unreadable --data file is reported as {"type": "UsageError"} with exit 2, like smtp-client;
   - a refused connection is ConnectionRefusedError (an OSError), not an SMTP exception;
   - a timeout while waiting for a reply is SMTPServerDisconnected ("...: timed out").
 """
@@ -95,11 +97,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def send(args: argparse.Namespace) -> tuple[int, dict]:
-    if args.data:
-        with open(args.data, "rb") as f:
-            message = f.read()
-    else:
-        message = sys.stdin.buffer.read()
+    try:
+        if args.data and args.data != "-":
+            with open(args.data, "rb") as f:
+                message = f.read()
+        else:
+            message = sys.stdin.buffer.read()
+    except OSError as exc:
+        return EXIT_USAGE, {"ok": False, "error": {"type": "UsageError", "code": None,
+                                                   "message": f"cannot read {args.data}: {exc}"}}
     kwargs = {"local_hostname": args.local_hostname}
     if args.timeout is not None:
         kwargs["timeout"] = args.timeout

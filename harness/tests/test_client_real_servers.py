@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from harness.clients import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from harness.clients import EXIT_FAILED, EXIT_OK, EXIT_USAGE, run_client
 
 pytestmark = pytest.mark.realserver
 
@@ -371,7 +371,7 @@ def test_connection_refused(client, send, refusing_port, token):
 # -- bad input: refused before the transaction ----------------------------------------------------
 
 @pytest.mark.parametrize("where", ["sender", "recipient", "mail_option", "rcpt_option",
-                                   "bare_lf_in_sender"])
+                                   "bare_lf_in_sender", "local_hostname"])
 def test_crlf_in_input_refused_before_sending(client, send, fresh_aiosmtpd, token, where):
     sender, rcpts, extra = addr(token), [addr(token, local="rcpt")], []
     if where == "sender":
@@ -384,6 +384,8 @@ def test_crlf_in_input_refused_before_sending(client, send, fresh_aiosmtpd, toke
         extra = ["--rcpt-option", "NOTIFY=NEVER\nRSET"]
     elif where == "bare_lf_in_sender":
         sender = f"{token}\n@{DOMAIN}"
+    elif where == "local_hostname":
+        extra = ["--local-hostname", "client.test\r\nMAIL FROM:<evil@x>"]
     run = send(fresh_aiosmtpd, sender=sender, to=rcpts, extra=extra)
     sessions = fresh_aiosmtpd.sessions()
     transcript = "".join(s.render() for s in sessions)
@@ -461,3 +463,35 @@ def test_debug_trace_on_stderr(client, send, aiosmtpd_smtp, token):
     # smtplib's set_debuglevel(1) format: "send: 'mail FROM:<...>\r\n'" and "reply: b'250 ...'".
     assert re.search(rf"^send: .*mail from:<{token}@", run.stderr, re.I | re.M), ctx
     assert re.search(r"^reply: .*250", run.stderr, re.M), ctx
+
+
+def test_nul_in_message_refused_before_sending(client, send, fresh_aiosmtpd, token):
+    data = b"Subject: nul\r\n\r\nbefore\x00after\r\n"
+    run = send(fresh_aiosmtpd, sender=addr(token), to=[addr(token, local="rcpt")], data=data)
+    sessions = fresh_aiosmtpd.sessions()
+    ctx = run.explain() + "\n--- server transcript ---\n" + "".join(s.render() for s in sessions)
+    if client == "smtplib":
+        # Deliberate difference: smtplib sends NUL as is; the server stored it.
+        assert run.exit_code == EXIT_OK, ctx
+        assert [m["content"] for s in sessions for m in s.messages] == [data], ctx
+        return
+    assert run.exit_code == EXIT_USAGE and run.ok is False, ctx
+    assert not any(s.command_lines("MAIL") or s.command_lines("DATA") for s in sessions), ctx
+
+
+@pytest.mark.parametrize("args", [
+    ["--to", "rcpt@harness.test"],                                        # no --from
+    ["--from", "a@harness.test", "--to", "b@harness.test", "--no-such-flag"],
+], ids=["missing_from", "unknown_flag"])
+def test_usage_errors_exit_2(client, aiosmtpd_smtp, args):
+    run = run_client(client, aiosmtpd_smtp.client_args() + args + ["--data", "/dev/null"])
+    assert run.exit_code == EXIT_USAGE, run.explain()
+
+
+def test_unreadable_data_file(client, aiosmtpd_smtp, token, tmp_path):
+    missing = tmp_path / "no-such-message.eml"
+    run = run_client(client, aiosmtpd_smtp.client_args() + [
+        "--from", addr(token), "--to", addr(token, local="rcpt"), "--data", str(missing)])
+    assert run.exit_code == EXIT_USAGE, run.explain()
+    assert run.error["type"] == "UsageError", run.explain()
+    assert aiosmtpd_smtp.sessions_with(token) == [], run.explain()
