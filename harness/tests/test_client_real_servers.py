@@ -264,6 +264,10 @@ def test_lmtp_every_recipient_refused_after_dot(client, send, aiosmtpd_lmtp, tok
     assert run.ok is False, ctx  # never a success when no recipient got the message
     if client == "smtplib":
         assert (run.error["type"], run.error["code"]) == ("SMTPDataError", 550), ctx
+    else:
+        # smtp-client reports every recipient's own reply, as sendmail does for RCPT refusals.
+        assert run.error["type"] == "SMTPRecipientsRefused", ctx
+        assert {a: v[0] for a, v in run.error["recipients"].items()} == {bad[0]: 550, bad[1]: 554}, ctx
 
 
 def test_lmtp_recipient_refused_at_rcpt(client, send, aiosmtpd_lmtp, token):
@@ -339,6 +343,8 @@ def test_timeout_on_silent_server(client, send, silent_server, token):
         # smtplib turns a timeout while reading a reply into SMTPServerDisconnected.
         assert (run.error["type"], run.error["message"]) == (
             "SMTPServerDisconnected", "Connection unexpectedly closed: timed out"), ctx
+    else:
+        assert run.error["type"] == "SMTPTimeoutError", ctx
 
 
 def test_timeout_on_stalled_data_reply(client, send, smtp_sink_factory, token):
@@ -353,6 +359,8 @@ def test_timeout_on_stalled_data_reply(client, send, smtp_sink_factory, token):
         # smtplib turns a timeout while reading a reply into SMTPServerDisconnected.
         assert (run.error["type"], run.error["message"]) == (
             "SMTPServerDisconnected", "Connection unexpectedly closed: timed out"), ctx
+    else:
+        assert run.error["type"] == "SMTPTimeoutError", ctx
 
 
 @pytest.mark.mainjob
