@@ -49,7 +49,8 @@ class AiosmtpdServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
-                                         stdout=subprocess.PIPE, stderr=log)
+                                         stdout=subprocess.PIPE, stderr=log,
+                                         preexec_fn=process.die_with_parent)
         line = process.read_line_before(self.proc, time.monotonic() + process.STARTUP_DEADLINE,
                                         self.log)
         parts = line.split()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import selectors
 import signal
@@ -18,6 +19,19 @@ STOP_DEADLINE = 5.0
 
 class ServerStartError(RuntimeError):
     pass
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """preexec_fn for servers: SIGTERM the server if pytest dies without stopping it (Linux).
+    The kernel clears this when the server changes its user id (smtp-sink -u as root)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
 
 
 def read_line_before(proc: subprocess.Popen, deadline: float, log: Path | None) -> str:

@@ -76,7 +76,8 @@ class SmtpSink:
             argv += ["127.0.0.1:0", str(BACKLOG)]
         self.argv = argv
         with open(self.log, "wb") as log:
-            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                         preexec_fn=process.die_with_parent)
         try:
             self._wait_until_listening(time.monotonic() + process.STARTUP_DEADLINE)
         except BaseException:
