@@ -21,7 +21,7 @@ import pytest
 from harness import clients, summary
 from harness.servers.aiosmtpd_peer import AiosmtpdServer
 from harness.servers.smtp_sink import SmtpSink
-from harness.servers.sockets import RefusingPort, SilentServer
+from harness.servers.sockets import DripServer, RefusingPort, SilentServer
 
 
 
@@ -207,6 +207,14 @@ def smtp_sink(smtp_sink_factory):
 @pytest.fixture
 def silent_server():
     server = SilentServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def drip_server():
+    """A greeting sent one byte every 0.2 s (4 s in all), then silence."""
+    server = DripServer(b"220 drip.harness.t\r\n", 0.2).start()  # 20 bytes
     yield server
     server.stop()
 

@@ -76,3 +76,60 @@ class RefusingPort:
 
     def close(self) -> None:
         self._sock.close()
+
+
+class DripServer:
+    """Accepts TCP connections on 127.0.0.1 (port 0) and sends `payload` one byte every
+    `interval` seconds, then stays silent: a server that would stretch a per-read timeout
+    forever. `finished` is set once a whole payload went out on some connection."""
+
+    def __init__(self, payload: bytes, interval: float) -> None:
+        self.payload = payload
+        self.interval = interval
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(16)
+        self.host, self.port = self._listener.getsockname()
+        self._stopping = threading.Event()
+        self.finished = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._accepter = threading.Thread(target=self._accept, name="drip-accept", daemon=True)
+
+    def start(self) -> "DripServer":
+        self._accepter.start()
+        return self
+
+    def _accept(self) -> None:
+        self._listener.settimeout(0.2)
+        while not self._stopping.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            t = threading.Thread(target=self._drip, args=(conn,), name="drip", daemon=True)
+            self._threads.append(t)
+            t.start()
+
+    def _drip(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                for i in range(len(self.payload)):
+                    conn.sendall(self.payload[i:i + 1])
+                    if self._stopping.wait(self.interval):
+                        return
+                self.finished.set()
+                self._stopping.wait()
+            except OSError:
+                return
+
+    def client_args(self) -> list[str]:
+        return ["--server", f"{self.host}:{self.port}"]
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._accepter.join(timeout=5)
+        for t in self._threads:
+            t.join(timeout=5)
+        self._listener.close()

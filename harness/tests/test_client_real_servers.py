@@ -503,3 +503,19 @@ def test_unreadable_data_file(client, aiosmtpd_smtp, token, tmp_path):
     assert run.exit_code == EXIT_USAGE, run.explain()
     assert run.error["type"] == "UsageError", run.explain()
     assert aiosmtpd_smtp.sessions_with(token) == [], run.explain()
+
+
+def test_timeout_is_a_deadline_per_reply(client, send, drip_server, token):
+    # The greeting arrives one byte every 0.2 s for 4 s. Issue 2: the timeout is a deadline for
+    # the whole reply, so a dripping server cannot stretch it.
+    run = send(drip_server, sender=addr(token), to=[addr(token, local="rcpt")],
+               extra=["--timeout", "1"])
+    ctx = check(run, EXIT_FAILED)
+    if client == "smtplib":
+        # Deliberate difference: smtplib's timeout applies to each recv(), so the drip keeps it
+        # alive until the greeting is complete; it then times out waiting for the EHLO reply.
+        assert run.seconds >= 3.5, ctx
+        assert run.error["type"] == "SMTPServerDisconnected", ctx
+    else:
+        assert 0.9 <= run.seconds < 2.5, ctx
+        assert run.error["type"] == "SMTPTimeoutError", ctx
