@@ -10,7 +10,7 @@ using smtp::sasl::base64_decode;
 using smtp::sasl::base64_encode;
 
 // RFC 4648 section 10 test vectors.
-TEST(Base64, EncodesRfc4648Vectors) {
+TEST(SaslBase64, EncodesRfc4648Vectors) {
   EXPECT_EQ(base64_encode(""), "");
   EXPECT_EQ(base64_encode("f"), "Zg==");
   EXPECT_EQ(base64_encode("fo"), "Zm8=");
@@ -20,7 +20,7 @@ TEST(Base64, EncodesRfc4648Vectors) {
   EXPECT_EQ(base64_encode("foobar"), "Zm9vYmFy");
 }
 
-TEST(Base64, DecodesRfc4648Vectors) {
+TEST(SaslBase64, DecodesRfc4648Vectors) {
   EXPECT_EQ(base64_decode(""), "");
   EXPECT_EQ(base64_decode("Zg=="), "f");
   EXPECT_EQ(base64_decode("Zm8="), "fo");
@@ -30,7 +30,7 @@ TEST(Base64, DecodesRfc4648Vectors) {
   EXPECT_EQ(base64_decode("Zm9vYmFy"), "foobar");
 }
 
-TEST(Base64, RoundTripsEveryByteValue) {
+TEST(SaslBase64, RoundTripsEveryByteValue) {
   std::string all;
   for (int i = 0; i < 256; ++i) all += static_cast<char>(i);
   for (std::size_t n = 0; n <= all.size(); n += 7) {
@@ -41,7 +41,7 @@ TEST(Base64, RoundTripsEveryByteValue) {
 }
 
 // A challenge that is not strict base64 must be detectable so the client answers "*".
-TEST(Base64, RejectsBytesOutsideTheAlphabet) {
+TEST(SaslBase64, RejectsBytesOutsideTheAlphabet) {
   EXPECT_FALSE(base64_decode("Zm9v!A=="));
   EXPECT_FALSE(base64_decode("Zm9-"));  // base64url is not SASL's alphabet
   EXPECT_FALSE(base64_decode("Zm9_"));
@@ -49,7 +49,7 @@ TEST(Base64, RejectsBytesOutsideTheAlphabet) {
   EXPECT_FALSE(base64_decode("Zm9\x80"));
 }
 
-TEST(Base64, RejectsWhitespaceAndLineBreaks) {
+TEST(SaslBase64, RejectsWhitespaceAndLineBreaks) {
   EXPECT_FALSE(base64_decode("Zm9v YmFy"));
   EXPECT_FALSE(base64_decode(" Zm9v"));
   EXPECT_FALSE(base64_decode("Zm9v\r\n"));
@@ -57,7 +57,7 @@ TEST(Base64, RejectsWhitespaceAndLineBreaks) {
   EXPECT_FALSE(base64_decode("Zm9v\t"));
 }
 
-TEST(Base64, RejectsBadPadding) {
+TEST(SaslBase64, RejectsBadPadding) {
   EXPECT_FALSE(base64_decode("Zg"));     // missing padding
   EXPECT_FALSE(base64_decode("Zg="));    // short padding
   EXPECT_FALSE(base64_decode("Zg==="));  // too much
@@ -70,14 +70,14 @@ TEST(Base64, RejectsBadPadding) {
   EXPECT_FALSE(base64_decode("Zm9vY"));  // length not a multiple of 4
 }
 
-TEST(Base64, RejectsNonCanonicalTrailingBits) {
+TEST(SaslBase64, RejectsNonCanonicalTrailingBits) {
   EXPECT_EQ(base64_decode("Zg=="), "f");
   EXPECT_FALSE(base64_decode("Zh=="));  // same byte, stray low bits
   EXPECT_EQ(base64_decode("Zm8="), "fo");
   EXPECT_FALSE(base64_decode("Zm9="));
 }
 
-TEST(Base64, HandlesHugeInput) {
+TEST(SaslBase64, HandlesHugeInput) {
   const std::string big(3 * 100000 + 1, 'x');
   const std::string encoded = base64_encode(big);
   EXPECT_EQ(encoded.size(), 4U * 100001U);

@@ -15,7 +15,7 @@ using smtp::sasl::error_kind;
 using smtp::sasl::normalize_mechanism_name;
 
 // Like smtplib's authobject: called with no challenge for the IR, then with decoded challenges.
-TEST(CallbackMechanism, PassesDecodedChallengesAndEncodesAnswers) {
+TEST(SaslCallbackMechanism, PassesDecodedChallengesAndEncodesAnswers) {
   std::vector<std::optional<std::string>> seen;
   callback_mechanism mech{
       "x-custom", [&](std::optional<std::string_view> challenge) {
@@ -33,7 +33,7 @@ TEST(CallbackMechanism, PassesDecodedChallengesAndEncodesAnswers) {
   EXPECT_EQ(seen[1], "ping");
 }
 
-TEST(CallbackMechanism, NoInitialResponseWhenCallbackHasNone) {
+TEST(SaslCallbackMechanism, NoInitialResponseWhenCallbackHasNone) {
   callback_mechanism mech{"X", [](std::optional<std::string_view> c) -> std::optional<std::string> {
                             if (!c) return std::nullopt;
                             return std::string{};
@@ -41,12 +41,12 @@ TEST(CallbackMechanism, NoInitialResponseWhenCallbackHasNone) {
   EXPECT_FALSE(mech.initial_response());
 }
 
-TEST(CallbackMechanism, EmptyInitialResponseIsSentAsEquals) {
+TEST(SaslCallbackMechanism, EmptyInitialResponseIsSentAsEquals) {
   callback_mechanism mech{"X", [](std::optional<std::string_view>) { return std::string{}; }};
   EXPECT_EQ(mech.initial_response(), "=");  // RFC 4954 section 4
 }
 
-TEST(CallbackMechanism, CallbackDecliningCancels) {
+TEST(SaslCallbackMechanism, CallbackDecliningCancels) {
   callback_mechanism mech{"X", [](std::optional<std::string_view>) -> std::optional<std::string> {
                             return std::nullopt;
                           }};
@@ -56,7 +56,7 @@ TEST(CallbackMechanism, CallbackDecliningCancels) {
 }
 
 // The name goes onto the AUTH line: it must not carry spaces, CR or LF.
-TEST(CallbackMechanism, RejectsNamesThatAreNotSaslNames) {
+TEST(SaslCallbackMechanism, RejectsNamesThatAreNotSaslNames) {
   const auto cb = [](std::optional<std::string_view>) { return std::string{}; };
   EXPECT_THROW((callback_mechanism{"", cb}), std::invalid_argument);
   EXPECT_THROW((callback_mechanism{"PLAIN\r\nMAIL FROM:<x>", cb}), std::invalid_argument);

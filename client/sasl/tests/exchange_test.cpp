@@ -70,7 +70,7 @@ outcome run(mechanism& mech, bool initial_response_ok, std::deque<std::string> r
 
 const credentials tim{"tim", std::string{"tanstaaftanstaaf"}, std::nullopt, {}};
 
-TEST(Exchange, PlainWithInitialResponse) {
+TEST(SaslExchange, PlainWithInitialResponse) {
   auto mech = make_mechanism("PLAIN", tim);
   const auto out = run(*mech, true, {"235 2.7.0 Authentication successful"});
   EXPECT_EQ(out.wire, (std::vector<std::string>{"AUTH PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm"}));
@@ -78,7 +78,7 @@ TEST(Exchange, PlainWithInitialResponse) {
   EXPECT_EQ(out.result, "authenticated");
 }
 
-TEST(Exchange, PlainWithoutInitialResponse) {
+TEST(SaslExchange, PlainWithoutInitialResponse) {
   auto mech = make_mechanism("PLAIN", tim);
   const auto out = run(*mech, false, {"334 ", "235 2.7.0 ok"});
   EXPECT_EQ(out.wire, (std::vector<std::string>{"AUTH PLAIN", "AHRpbQB0YW5zdGFhZnRhbnN0YWFm"}));
@@ -86,7 +86,7 @@ TEST(Exchange, PlainWithoutInitialResponse) {
   EXPECT_EQ(out.result, "authenticated");
 }
 
-TEST(Exchange, LoginPromptsAndA535) {
+TEST(SaslExchange, LoginPromptsAndA535) {
   auto mech = make_mechanism("LOGIN", tim);
   const auto out = run(*mech, false,
                        {"334 VXNlcm5hbWU6", "334 UGFzc3dvcmQ6", "535 5.7.8 Authentication failed"});
@@ -96,7 +96,7 @@ TEST(Exchange, LoginPromptsAndA535) {
   EXPECT_EQ(out.result, "SMTPAuthenticationError: 535 5.7.8 Authentication failed");
 }
 
-TEST(Exchange, InvalidBase64ChallengeIsCancelledWithStar) {
+TEST(SaslExchange, InvalidBase64ChallengeIsCancelledWithStar) {
   auto mech = make_mechanism("CRAM-MD5", tim);
   const auto out = run(*mech, true, {"334 <1896.697170952@postoffice>", "501 5.7.0 cancelled"});
   EXPECT_EQ(out.wire, (std::vector<std::string>{"AUTH CRAM-MD5", "*"}));
@@ -104,7 +104,7 @@ TEST(Exchange, InvalidBase64ChallengeIsCancelledWithStar) {
   EXPECT_EQ(out.result, "SMTPAuthenticationError: challenge is not valid base64");
 }
 
-TEST(Exchange, EndlessChallengesAreCutOff) {
+TEST(SaslExchange, EndlessChallengesAreCutOff) {
   auto mech = make_mechanism("LOGIN", tim);
   std::deque<std::string> replies(10, "334 VXNlcm5hbWU6");
   const auto out = run(*mech, false, replies);
@@ -113,7 +113,7 @@ TEST(Exchange, EndlessChallengesAreCutOff) {
   EXPECT_EQ(out.result.rfind("SMTPAuthenticationError: ", 0), 0U);
 }
 
-TEST(Exchange, ScramRfc7677WithServerProof) {
+TEST(SaslExchange, ScramRfc7677WithServerProof) {
   scram_sha256 mech{"user", "pencil", "rOprNGfwEbeRWgbNEkqO"};
   const auto out = run(
       mech, true,
@@ -129,7 +129,7 @@ TEST(Exchange, ScramRfc7677WithServerProof) {
 }
 
 // An impostor that accepts any proof but cannot compute v= is caught at 235.
-TEST(Exchange, ScramServerThatSkipsItsProofIsNotBelieved) {
+TEST(SaslExchange, ScramServerThatSkipsItsProofIsNotBelieved) {
   scram_sha256 mech{"user", "pencil", "rOprNGfwEbeRWgbNEkqO"};
   const auto out =
       run(mech, true,
@@ -140,7 +140,7 @@ TEST(Exchange, ScramServerThatSkipsItsProofIsNotBelieved) {
             "verified v=");
 }
 
-TEST(Exchange, Xoauth2ErrorJsonThen535) {
+TEST(SaslExchange, Xoauth2ErrorJsonThen535) {
   const credentials c{"someuser@example.com", std::nullopt, std::string{"tok"}, {}};
   auto mech = make_mechanism("XOAUTH2", c);
   const auto out =

@@ -21,7 +21,7 @@ credentials with_both() {
   return {"tim", std::string{"pw"}, std::string{"tok"}, {}};
 }
 
-TEST(Factory, PreferenceOrderExtendsSmtplibs) {
+TEST(SaslFactory, PreferenceOrderExtendsSmtplibs) {
   using v = std::vector<std::string_view>;
   EXPECT_EQ(preference_order(with_password()), (v{"SCRAM-SHA-256", "CRAM-MD5", "PLAIN", "LOGIN"}));
   EXPECT_EQ(preference_order(with_token()), (v{"XOAUTH2"}));
@@ -30,7 +30,7 @@ TEST(Factory, PreferenceOrderExtendsSmtplibs) {
   EXPECT_TRUE(preference_order(credentials{"tim", std::nullopt, std::nullopt, {}}).empty());
 }
 
-TEST(Factory, ChoosesTheBestAdvertisedMechanism) {
+TEST(SaslFactory, ChoosesTheBestAdvertisedMechanism) {
   const auto creds = with_password();
   EXPECT_EQ(choose_mechanism("LOGIN PLAIN CRAM-MD5", creds), "CRAM-MD5");
   EXPECT_EQ(choose_mechanism("LOGIN PLAIN", creds), "PLAIN");
@@ -43,13 +43,13 @@ TEST(Factory, ChoosesTheBestAdvertisedMechanism) {
   EXPECT_EQ(choose_mechanism("PLAINX LOGINY", creds), std::nullopt);  // whole words only
 }
 
-TEST(Factory, Xoauth2OnlyWithAToken) {
+TEST(SaslFactory, Xoauth2OnlyWithAToken) {
   EXPECT_EQ(choose_mechanism("PLAIN XOAUTH2", with_token()), "XOAUTH2");
   EXPECT_EQ(choose_mechanism("PLAIN", with_token()), std::nullopt);
   EXPECT_EQ(choose_mechanism("PLAIN XOAUTH2 SCRAM-SHA-256", with_both()), "XOAUTH2");
 }
 
-TEST(Factory, MakesEachMechanism) {
+TEST(SaslFactory, MakesEachMechanism) {
   const auto creds = with_both();
   for (const std::string_view name : {"SCRAM-SHA-256", "CRAM-MD5", "PLAIN", "LOGIN", "XOAUTH2"}) {
     const auto mech = make_mechanism(name, creds);
@@ -63,7 +63,7 @@ TEST(Factory, MakesEachMechanism) {
   EXPECT_FALSE(make_mechanism("XOAUTH2", with_password()));
 }
 
-TEST(Factory, PassesAuthzidAndNonce) {
+TEST(SaslFactory, PassesAuthzidAndNonce) {
   credentials creds = with_password();
   creds.authzid = "admin";
   EXPECT_EQ(make_mechanism("PLAIN", creds)->initial_response(),
@@ -72,7 +72,7 @@ TEST(Factory, PassesAuthzidAndNonce) {
             smtp::sasl::base64_encode("n,,n=tim,r=abc"));
 }
 
-TEST(Factory, SecretExposureIsReportedForTheTlsPolicy) {
+TEST(SaslFactory, SecretExposureIsReportedForTheTlsPolicy) {
   const auto creds = with_both();
   EXPECT_TRUE(make_mechanism("PLAIN", creds)->exposes_secret());
   EXPECT_TRUE(make_mechanism("LOGIN", creds)->exposes_secret());

@@ -14,7 +14,7 @@ constexpr const char* username_prompt = "VXNlcm5hbWU6";  // "Username:"
 constexpr const char* password_prompt = "UGFzc3dvcmQ6";  // "Password:"
 
 // C: AUTH LOGIN / S: 334 VXNlcm5hbWU6 / C: dGlt / S: 334 UGFzc3dvcmQ6 / C: c2VjcmV0
-TEST(Login, AnswersBothPromptsWithoutInitialResponse) {
+TEST(SaslLogin, AnswersBothPromptsWithoutInitialResponse) {
   login mech{"tim", "secret"};
   EXPECT_EQ(mech.name(), "LOGIN");
   EXPECT_TRUE(mech.exposes_secret());
@@ -29,7 +29,7 @@ TEST(Login, AnswersBothPromptsWithoutInitialResponse) {
 }
 
 // C: AUTH LOGIN dGlt / S: 334 UGFzc3dvcmQ6 / C: c2VjcmV0   (smtplib's initial_response_ok)
-TEST(Login, InitialResponseIsTheUserName) {
+TEST(SaslLogin, InitialResponseIsTheUserName) {
   login mech{"tim", "secret"};
   EXPECT_EQ(mech.initial_response(), "dGlt");
   const auto r = mech.step(password_prompt);
@@ -39,7 +39,7 @@ TEST(Login, InitialResponseIsTheUserName) {
 }
 
 // A server that ignores the initial response asks for the user name again.
-TEST(Login, ServerIgnoringInitialResponseGetsTheUserAgain) {
+TEST(SaslLogin, ServerIgnoringInitialResponseGetsTheUserAgain) {
   login mech{"tim", "secret"};
   ASSERT_TRUE(mech.initial_response());
   auto r = mech.step(username_prompt);
@@ -50,7 +50,7 @@ TEST(Login, ServerIgnoringInitialResponseGetsTheUserAgain) {
   EXPECT_EQ(r.response(), "c2VjcmV0");
 }
 
-TEST(Login, PromptsAreMatchedCaseInsensitively) {
+TEST(SaslLogin, PromptsAreMatchedCaseInsensitively) {
   login mech{"tim", "secret"};
   auto r = mech.step("dXNlcm5hbWU6");  // "username:"
   EXPECT_EQ(base64_decode(r.response()), "tim");
@@ -58,7 +58,7 @@ TEST(Login, PromptsAreMatchedCaseInsensitively) {
   EXPECT_EQ(base64_decode(r.response()), "secret");
 }
 
-TEST(Login, UnrecognisedPromptsGetUserThenPassword) {
+TEST(SaslLogin, UnrecognisedPromptsGetUserThenPassword) {
   login mech{"tim", "secret"};
   auto r = mech.step("");  // empty prompt
   EXPECT_EQ(base64_decode(r.response()), "tim");
@@ -67,7 +67,7 @@ TEST(Login, UnrecognisedPromptsGetUserThenPassword) {
   EXPECT_TRUE(mech.done());
 }
 
-TEST(Login, NothingIsSentAfterThePassword) {
+TEST(SaslLogin, NothingIsSentAfterThePassword) {
   login mech{"tim", "secret"};
   ASSERT_TRUE(mech.step(username_prompt));
   ASSERT_TRUE(mech.step(password_prompt));
@@ -76,7 +76,7 @@ TEST(Login, NothingIsSentAfterThePassword) {
   EXPECT_EQ(r.error().kind, error_kind::unexpected_challenge);
 }
 
-TEST(Login, InvalidBase64PromptIsAnError) {
+TEST(SaslLogin, InvalidBase64PromptIsAnError) {
   login mech{"tim", "secret"};
   const auto r = mech.step("Username:");
   ASSERT_FALSE(r.ok());

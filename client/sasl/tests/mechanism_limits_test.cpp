@@ -21,7 +21,7 @@ callback_mechanism endless() {
 }
 
 // A server that keeps challenging is cut off after mechanism::max_challenges (smtplib: 5).
-TEST(MechanismLimits, ServerThatKeepsChallengingIsCutOff) {
+TEST(SaslMechanismLimits, ServerThatKeepsChallengingIsCutOff) {
   auto mech = endless();
   for (int i = 1; i <= mechanism::max_challenges; ++i) {
     ASSERT_TRUE(mech.step("")) << "challenge " << i;
@@ -32,7 +32,7 @@ TEST(MechanismLimits, ServerThatKeepsChallengingIsCutOff) {
   EXPECT_EQ(mech.challenges(), mechanism::max_challenges + 1);
 }
 
-TEST(MechanismLimits, AfterAFailureEveryStepFails) {
+TEST(SaslMechanismLimits, AfterAFailureEveryStepFails) {
   auto mech = endless();
   ASSERT_FALSE(mech.step("!!!!"));
   const auto r = mech.step("");
@@ -41,7 +41,7 @@ TEST(MechanismLimits, AfterAFailureEveryStepFails) {
   EXPECT_TRUE(mech.on_success("ok"));  // a 235 after "*" is not believed
 }
 
-TEST(MechanismLimits, ChallengeAtTheLengthLimitIsDecoded) {
+TEST(SaslMechanismLimits, ChallengeAtTheLengthLimitIsDecoded) {
   smtp::sasl::cram_md5 mech{"tim", "pw"};
   const std::string challenge(mechanism::max_challenge_length / 4 * 3, 'a');
   const std::string text = base64_encode(challenge);
@@ -49,7 +49,7 @@ TEST(MechanismLimits, ChallengeAtTheLengthLimitIsDecoded) {
   EXPECT_TRUE(mech.step(text));
 }
 
-TEST(MechanismLimits, ChallengeOverTheLengthLimitIsRefused) {
+TEST(SaslMechanismLimits, ChallengeOverTheLengthLimitIsRefused) {
   smtp::sasl::cram_md5 mech{"tim", "pw"};
   const std::string text(mechanism::max_challenge_length + 4, 'A');
   const auto r = mech.step(text);
@@ -57,7 +57,7 @@ TEST(MechanismLimits, ChallengeOverTheLengthLimitIsRefused) {
   EXPECT_EQ(r.error().kind, error_kind::challenge_too_long);
 }
 
-TEST(MechanismLimits, ErrorMessagesNameTheProblem) {
+TEST(SaslMechanismLimits, ErrorMessagesNameTheProblem) {
   auto mech = endless();
   const auto r = mech.step("Zm9v YmFy");
   ASSERT_FALSE(r.ok());

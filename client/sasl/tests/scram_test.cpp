@@ -51,7 +51,7 @@ smtp::sasl::sasl_error first_error(std::string_view server_first_message) {
   return r.error();
 }
 
-TEST(Scram, FollowsTheRfc7677Example) {
+TEST(SaslScram, FollowsTheRfc7677Example) {
   auto mech = rfc_client();
   EXPECT_EQ(mech.name(), "SCRAM-SHA-256");
   EXPECT_FALSE(mech.exposes_secret());
@@ -68,7 +68,7 @@ TEST(Scram, FollowsTheRfc7677Example) {
 
 // A second vector, computed with Python's hashlib/hmac (an independent implementation): a user
 // name that needs saslname escaping, a password with ',' and '=', and 10000 iterations.
-TEST(Scram, MatchesAnIndependentlyComputedVector) {
+TEST(SaslScram, MatchesAnIndependentlyComputedVector) {
   scram_sha256 mech{"us,er=x", "p@ss w0rd,=", "fyko+d2lbbFgONRv9qkxdawL"};
   EXPECT_EQ(base64_decode(*mech.initial_response()), "n,,n=us=2Cer=3Dx,r=fyko+d2lbbFgONRv9qkxdawL");
   EXPECT_EQ(
@@ -81,7 +81,7 @@ TEST(Scram, MatchesAnIndependentlyComputedVector) {
 }
 
 // The RFC's server signature belongs to the RFC's password: with another password it must fail.
-TEST(Scram, ServerSignatureForAnotherPasswordIsAFailure) {
+TEST(SaslScram, ServerSignatureForAnotherPasswordIsAFailure) {
   scram_sha256 mech{"user", "pencil2", client_nonce};
   ASSERT_TRUE(mech.initial_response());
   const auto r = mech.step(base64_encode(server_first));
@@ -92,7 +92,7 @@ TEST(Scram, ServerSignatureForAnotherPasswordIsAFailure) {
   EXPECT_EQ(final_result.error().kind, error_kind::server_signature_mismatch);
 }
 
-TEST(Scram, WithoutInitialResponseSendsClientFirstOnTheEmptyChallenge) {
+TEST(SaslScram, WithoutInitialResponseSendsClientFirstOnTheEmptyChallenge) {
   auto mech = rfc_client();
   EXPECT_EQ(decoded(mech.step("")), client_first);
   EXPECT_EQ(decoded(mech.step(base64_encode(server_first))), client_final);
@@ -100,7 +100,7 @@ TEST(Scram, WithoutInitialResponseSendsClientFirstOnTheEmptyChallenge) {
   EXPECT_TRUE(mech.server_verified());
 }
 
-TEST(Scram, NonEmptyChallengeBeforeClientFirstIsMalformed) {
+TEST(SaslScram, NonEmptyChallengeBeforeClientFirstIsMalformed) {
   auto mech = rfc_client();
   const auto r = mech.step(base64_encode(server_first));
   ASSERT_FALSE(r.ok());
@@ -108,7 +108,7 @@ TEST(Scram, NonEmptyChallengeBeforeClientFirstIsMalformed) {
 }
 
 // Server-final carried in the 235 text instead of a 334 is verified there.
-TEST(Scram, AcceptsServerFinalInThe235Text) {
+TEST(SaslScram, AcceptsServerFinalInThe235Text) {
   auto mech = rfc_client();
   ASSERT_TRUE(mech.initial_response());
   ASSERT_TRUE(mech.step(base64_encode(server_first)));
@@ -117,7 +117,7 @@ TEST(Scram, AcceptsServerFinalInThe235Text) {
 }
 
 // A server that says 235 without proving it knows the password is not believed.
-TEST(Scram, SuccessWithoutServerSignatureIsAFailure) {
+TEST(SaslScram, SuccessWithoutServerSignatureIsAFailure) {
   auto mech = rfc_client();
   ASSERT_TRUE(mech.initial_response());
   ASSERT_TRUE(mech.step(base64_encode(server_first)));
@@ -127,7 +127,7 @@ TEST(Scram, SuccessWithoutServerSignatureIsAFailure) {
   EXPECT_FALSE(mech.server_verified());
 }
 
-TEST(Scram, SuccessBeforeTheProofIsAFailure) {
+TEST(SaslScram, SuccessBeforeTheProofIsAFailure) {
   auto mech = rfc_client();
   ASSERT_TRUE(mech.initial_response());
   const auto e = mech.on_success("2.7.0 OK");
@@ -135,7 +135,7 @@ TEST(Scram, SuccessBeforeTheProofIsAFailure) {
   EXPECT_EQ(e->kind, error_kind::missing_server_signature);
 }
 
-TEST(Scram, WrongServerSignatureIsAFailure) {
+TEST(SaslScram, WrongServerSignatureIsAFailure) {
   auto mech = rfc_client();
   ASSERT_TRUE(mech.initial_response());
   ASSERT_TRUE(mech.step(base64_encode(server_first)));
@@ -147,7 +147,7 @@ TEST(Scram, WrongServerSignatureIsAFailure) {
   EXPECT_TRUE(mech.on_success(base64_encode(server_final)));
 }
 
-TEST(Scram, WrongServerSignatureIn235IsAFailure) {
+TEST(SaslScram, WrongServerSignatureIn235IsAFailure) {
   auto mech = rfc_client();
   ASSERT_TRUE(mech.initial_response());
   ASSERT_TRUE(mech.step(base64_encode(server_first)));
@@ -156,7 +156,7 @@ TEST(Scram, WrongServerSignatureIn235IsAFailure) {
   EXPECT_EQ(e->kind, error_kind::server_signature_mismatch);
 }
 
-TEST(Scram, TruncatedServerSignatureIsAFailure) {
+TEST(SaslScram, TruncatedServerSignatureIsAFailure) {
   auto mech = rfc_client();
   ASSERT_TRUE(mech.initial_response());
   ASSERT_TRUE(mech.step(base64_encode(server_first)));
@@ -165,7 +165,7 @@ TEST(Scram, TruncatedServerSignatureIsAFailure) {
   EXPECT_EQ(r.error().kind, error_kind::server_signature_mismatch);
 }
 
-TEST(Scram, ServerFinalErrorIsReported) {
+TEST(SaslScram, ServerFinalErrorIsReported) {
   auto mech = rfc_client();
   ASSERT_TRUE(mech.initial_response());
   ASSERT_TRUE(mech.step(base64_encode(server_first)));
@@ -175,7 +175,7 @@ TEST(Scram, ServerFinalErrorIsReported) {
   EXPECT_EQ(r.error().detail, "invalid-proof");
 }
 
-TEST(Scram, MalformedServerFinalIsAFailure) {
+TEST(SaslScram, MalformedServerFinalIsAFailure) {
   for (const char* bad : {"", "v", "x=abc", "v=not base64", "=abc", "v=6rri,"}) {
     auto mech = rfc_client();
     ASSERT_TRUE(mech.initial_response());
@@ -186,7 +186,7 @@ TEST(Scram, MalformedServerFinalIsAFailure) {
   }
 }
 
-TEST(Scram, ServerFinalExtensionsAfterVAreIgnored) {
+TEST(SaslScram, ServerFinalExtensionsAfterVAreIgnored) {
   auto mech = rfc_client();
   ASSERT_TRUE(mech.initial_response());
   ASSERT_TRUE(mech.step(base64_encode(server_first)));
@@ -194,7 +194,7 @@ TEST(Scram, ServerFinalExtensionsAfterVAreIgnored) {
   EXPECT_TRUE(mech.server_verified());
 }
 
-TEST(Scram, ChallengeAfterVerificationIsUnexpected) {
+TEST(SaslScram, ChallengeAfterVerificationIsUnexpected) {
   auto mech = rfc_client();
   ASSERT_TRUE(mech.initial_response());
   ASSERT_TRUE(mech.step(base64_encode(server_first)));
@@ -205,7 +205,7 @@ TEST(Scram, ChallengeAfterVerificationIsUnexpected) {
 }
 
 // The server must extend our nonce: otherwise it could replay an old exchange.
-TEST(Scram, RejectsServerNonceNotStartingWithClientNonce) {
+TEST(SaslScram, RejectsServerNonceNotStartingWithClientNonce) {
   EXPECT_EQ(first_error(server_first_with("r=rOpr", "r=XOpr")).kind, error_kind::nonce_mismatch);
   EXPECT_EQ(first_error("r=rOprNGfwEbeRWgbNEkqO,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096").kind,
             error_kind::nonce_mismatch);  // nothing added by the server
@@ -213,7 +213,7 @@ TEST(Scram, RejectsServerNonceNotStartingWithClientNonce) {
             error_kind::nonce_mismatch);  // shorter than ours
 }
 
-TEST(Scram, RejectsIterationCountBelow4096) {
+TEST(SaslScram, RejectsIterationCountBelow4096) {
   const auto e = first_error(server_first_with("i=4096", "i=4095"));
   EXPECT_EQ(e.kind, error_kind::iteration_count_too_low);
   EXPECT_EQ(first_error(server_first_with("i=4096", "i=0")).kind,
@@ -222,14 +222,14 @@ TEST(Scram, RejectsIterationCountBelow4096) {
             error_kind::iteration_count_too_low);
 }
 
-TEST(Scram, RejectsIterationCountThatWouldPinTheCpu) {
+TEST(SaslScram, RejectsIterationCountThatWouldPinTheCpu) {
   EXPECT_EQ(first_error(server_first_with("i=4096", "i=1000001")).kind,
             error_kind::iteration_count_too_high);
   EXPECT_EQ(first_error(server_first_with("i=4096", "i=99999999999999999999999")).kind,
             error_kind::iteration_count_too_high);
 }
 
-TEST(Scram, RejectsMalformedServerFirst) {
+TEST(SaslScram, RejectsMalformedServerFirst) {
   const std::string nonce = "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0";
   for (const std::string& bad : {
            std::string{},                                      // empty
@@ -260,7 +260,7 @@ TEST(Scram, RejectsMalformedServerFirst) {
   }
 }
 
-TEST(Scram, ServerFirstExtensionsAreAllowed) {
+TEST(SaslScram, ServerFirstExtensionsAreAllowed) {
   auto mech = rfc_client();
   ASSERT_TRUE(mech.initial_response());
   // The extension is part of AuthMessage, so the proof changes; the exchange still proceeds.
@@ -269,7 +269,7 @@ TEST(Scram, ServerFirstExtensionsAreAllowed) {
   EXPECT_NE(decoded(r), client_final);
 }
 
-TEST(Scram, ServerFirstThatIsNotBase64IsInvalid) {
+TEST(SaslScram, ServerFirstThatIsNotBase64IsInvalid) {
   auto mech = rfc_client();
   ASSERT_TRUE(mech.initial_response());
   const auto r = mech.step(server_first);
@@ -277,7 +277,7 @@ TEST(Scram, ServerFirstThatIsNotBase64IsInvalid) {
   EXPECT_EQ(r.error().kind, error_kind::invalid_base64);
 }
 
-TEST(Scram, EscapesSaslName) {
+TEST(SaslScram, EscapesSaslName) {
   EXPECT_EQ(scram_escape_name("user"), "user");
   EXPECT_EQ(scram_escape_name("a,b=c"), "a=2Cb=3Dc");
   EXPECT_EQ(scram_escape_name(",="), "=2C=3D");
@@ -285,7 +285,7 @@ TEST(Scram, EscapesSaslName) {
   EXPECT_EQ(base64_decode(*mech.initial_response()), "n,,n=us=2Cer=3D,r=rOprNGfwEbeRWgbNEkqO");
 }
 
-TEST(Scram, RandomNoncesArePrintableAndDistinct) {
+TEST(SaslScram, RandomNoncesArePrintableAndDistinct) {
   std::set<std::string> seen;
   for (int i = 0; i < 64; ++i) {
     const std::string nonce = scram_sha256::random_nonce();
@@ -301,7 +301,7 @@ TEST(Scram, RandomNoncesArePrintableAndDistinct) {
   EXPECT_EQ(first->size(), std::string_view{"n,,n=user,r="}.size() + 24U);
 }
 
-TEST(Scram, RejectsBadNonceOrUser) {
+TEST(SaslScram, RejectsBadNonceOrUser) {
   EXPECT_THROW((scram_sha256{"user", "pw", ""}), std::invalid_argument);
   EXPECT_THROW((scram_sha256{"user", "pw", "a,b"}), std::invalid_argument);
   EXPECT_THROW((scram_sha256{"user", "pw", "a b"}), std::invalid_argument);

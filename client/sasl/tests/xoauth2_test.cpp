@@ -19,7 +19,7 @@ constexpr const char* encoded =
     "dXNlcj1zb21ldXNlckBleGFtcGxlLmNvbQFhdXRoPUJlYXJlciB5YTI5LnZGOWRmdDRxbVRjMk52YjNSbGNrQmhkSFJo"
     "ZG1semRHRXVZMjl0Q2cBAQ==";
 
-TEST(Xoauth2, InitialResponseMatchesTheDocumentedEncoding) {
+TEST(SaslXoauth2, InitialResponseMatchesTheDocumentedEncoding) {
   xoauth2 mech{user, token};
   EXPECT_EQ(mech.name(), "XOAUTH2");
   EXPECT_TRUE(mech.exposes_secret());
@@ -28,7 +28,7 @@ TEST(Xoauth2, InitialResponseMatchesTheDocumentedEncoding) {
   EXPECT_FALSE(mech.server_error());
 }
 
-TEST(Xoauth2, WithoutInitialResponseAnswersTheEmptyChallenge) {
+TEST(SaslXoauth2, WithoutInitialResponseAnswersTheEmptyChallenge) {
   xoauth2 mech{user, token};
   const auto r = mech.step("");
   ASSERT_TRUE(r.ok());
@@ -36,7 +36,7 @@ TEST(Xoauth2, WithoutInitialResponseAnswersTheEmptyChallenge) {
 }
 
 // S: 334 eyJzdGF0dXMiOiI0MDEi...  C: (empty line)  S: 535 ...
-TEST(Xoauth2, ErrorJsonChallengeIsAnsweredWithAnEmptyLine) {
+TEST(SaslXoauth2, ErrorJsonChallengeIsAnsweredWithAnEmptyLine) {
   const std::string json =
       R"({"status":"401","schemes":"bearer","scope":"https://mail.google.com/"})";
   xoauth2 mech{user, token};
@@ -48,7 +48,7 @@ TEST(Xoauth2, ErrorJsonChallengeIsAnsweredWithAnEmptyLine) {
   EXPECT_EQ(*mech.server_error(), json);
 }
 
-TEST(Xoauth2, OnlyOneErrorChallengeIsAnswered) {
+TEST(SaslXoauth2, OnlyOneErrorChallengeIsAnswered) {
   xoauth2 mech{user, token};
   ASSERT_TRUE(mech.initial_response());
   ASSERT_TRUE(mech.step(base64_encode("{}")));
@@ -57,7 +57,7 @@ TEST(Xoauth2, OnlyOneErrorChallengeIsAnswered) {
   EXPECT_EQ(r.error().kind, error_kind::unexpected_challenge);
 }
 
-TEST(Xoauth2, InvalidBase64ErrorChallengeGetsCancelled) {
+TEST(SaslXoauth2, InvalidBase64ErrorChallengeGetsCancelled) {
   xoauth2 mech{user, token};
   ASSERT_TRUE(mech.initial_response());
   const auto r = mech.step("{\"status\":\"401\"}");
@@ -66,7 +66,7 @@ TEST(Xoauth2, InvalidBase64ErrorChallengeGetsCancelled) {
 }
 
 // ^A ends a field; letting one through would forge fields.
-TEST(Xoauth2, RejectsControlAInUserOrToken) {
+TEST(SaslXoauth2, RejectsControlAInUserOrToken) {
   EXPECT_THROW((xoauth2{"a\x01"
                         "auth=Bearer x",
                         token}),
