@@ -1,0 +1,62 @@
+#include "maildir.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+
+namespace smtp::fakeserver::detail {
+
+Maildir::Maildir(std::string root) : root_(std::move(root)) {
+  for (const char* sub : {"tmp", "new", "cur"}) {
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(root_) / sub, ec);
+    if (ec) throw std::runtime_error("cannot create Maildir " + root_ + ": " + ec.message());
+  }
+  char buf[256] = {};
+  ::gethostname(buf, sizeof buf - 1);
+  host_ = buf;
+  for (auto& c : host_) {
+    if (c == '/' || c == ':') c = '_';
+  }
+}
+
+std::string Maildir::store(std::string_view message, std::string& error) {
+  // Unique per delivery (the classic time.MusecPpidQseq.host form); no fsync: this is a test
+  // sink, speed matters more than surviving a power cut.
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(now).count();
+  std::string name = std::to_string(us / 1000000) + ".M" + std::to_string(us % 1000000) + "P" +
+                     std::to_string(::getpid()) + "Q" + std::to_string(++seq_) + "." + host_;
+  std::string tmp = root_ + "/tmp/" + name;
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    error = std::string("open ") + tmp + ": " + std::strerror(errno);
+    return {};
+  }
+  std::size_t off = 0;
+  while (off < message.size()) {
+    auto n = ::write(fd, message.data() + off, message.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      error = std::string("write ") + tmp + ": " + std::strerror(errno);
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return {};
+    }
+    off += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  std::string dest = root_ + "/new/" + name;
+  if (::rename(tmp.c_str(), dest.c_str()) != 0) {
+    error = std::string("rename into new/: ") + std::strerror(errno);
+    return {};
+  }
+  return name;
+}
+
+}  // namespace smtp::fakeserver::detail

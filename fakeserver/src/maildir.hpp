@@ -1,0 +1,22 @@
+#pragma once
+// Internal: a Maildir (tmp/ then rename into new/) holding each accepted message byte-exact.
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace smtp::fakeserver::detail {
+
+class Maildir {
+ public:
+  explicit Maildir(std::string root);  // creates root/{tmp,new,cur}; throws on failure
+  // Writes the message; returns the file name in new/ (empty and sets `error` on failure).
+  std::string store(std::string_view message, std::string& error);
+
+ private:
+  std::string root_;
+  std::string host_;
+  std::uint64_t seq_ = 0;
+};
+
+}  // namespace smtp::fakeserver::detail

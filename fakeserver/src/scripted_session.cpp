@@ -1,0 +1,333 @@
+// Scripted mode: replay one scenario's server side, check the client side, stop at the first
+// divergence and say exactly where and what.
+#include "connection.hpp"
+#include "smtp/fakeserver/dot_unstuffer.hpp"
+#include "smtp/scenario/escape.hpp"
+#include "smtp/scenario/transport.hpp"
+
+namespace smtp::fakeserver::detail {
+namespace {
+
+using scenario::Step;
+using scenario::visible;
+
+// Bytes of the TLS fatal alert handshake_failure (RFC 8446 section 6), record version TLS 1.2.
+constexpr char tls_alert_handshake_failure[] = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28};
+constexpr std::size_t max_entry_shown = 4096;  // one transcript entry, beyond that: cut
+
+class Player {
+ public:
+  Player(std::shared_ptr<Io> io, const scenario::Scenario& sc, scenario::Transport transport,
+         const SessionEnv& env, SessionReport& report)
+      : io_(std::move(io)),
+        sc_(sc),
+        env_(env),
+        limits_(env.options.limits),
+        report_(report),
+        steps_(scenario::steps_for(sc, transport)) {}
+
+  awaitable<void> play() {
+    for (std::size_t i = 0; i < steps_.size(); ++i) {
+      const Step& s = steps_[i];
+      report_.steps.push_back(StepResult{i, s.where.str(), s.text, "not-reached", s.synthetic, {}});
+    }
+    for (current_ = 0; current_ < steps_.size(); ++current_) {
+      bool ok = co_await step(steps_[current_]);
+      if (!ok) break;
+      if (report_.steps[current_].status == "not-reached") report_.steps[current_].status = "ok";
+      if (ended_) break;
+    }
+    if (!ended_) {
+      // The script ran out (or diverged): close with a FIN, never an RST from unread bytes.
+      if (!report_.divergence) co_await flush();
+      co_await graceful_close();
+    }
+    report_.ok = !report_.divergence.has_value();
+  }
+
+ private:
+  awaitable<bool> step(const Step& s) {
+    switch (s.kind) {
+      case Step::Kind::server_line:
+        out_ += s.pattern->literal();
+        out_ += "\r\n";
+        co_return true;
+      case Step::Kind::server_raw:
+        out_ += s.bytes;
+        co_return true;
+      case Step::Kind::flush:
+        co_return co_await flush();
+      case Step::Kind::drip:
+        if (!co_await flush()) co_return false;
+        drip_ = {s.duration, s.count};
+        co_return true;
+      case Step::Kind::sleep:
+        if (!co_await flush()) co_return false;
+        co_await io_->sleep(s.duration);
+        co_return true;
+      case Step::Kind::client_line: {
+        if (!co_await flush()) co_return false;
+        auto line = co_await read_line(s);
+        if (!line) co_return false;
+        if (!ends_with_crlf(*line))
+          co_return diverge(s, *line, "the line ends with a bare LF, not CRLF");
+        if (!s.pattern->matches(strip_eol(*line)))
+          co_return diverge(s, *line, "the line does not match");
+        co_return true;
+      }
+      case Step::Kind::client_raw: {
+        if (!co_await flush()) co_return false;
+        while (io_->in.size() < s.bytes.size()) {
+          if (!co_await fill(s)) co_return false;
+        }
+        auto got = *io_->in.take_bytes(s.bytes.size());
+        record('C', got);
+        if (got != s.bytes) co_return diverge(s, got, "the bytes differ");
+        co_return true;
+      }
+      case Step::Kind::data:
+      case Step::Kind::data_lines:
+        co_return co_await data(s);
+      case Step::Kind::starttls:
+        co_return co_await starttls(s);
+      case Step::Kind::tls_fail:
+        co_return co_await tls_fail(s);
+      case Step::Kind::close:
+        if (!co_await flush()) co_return false;
+        co_await graceful_close();
+        ended_ = true;
+        co_return true;
+      case Step::Kind::reset:
+        if (!co_await flush()) co_return false;
+        io_->conn().reset();
+        ended_ = true;
+        co_return true;
+      case Step::Kind::expect_close:
+        co_return co_await expect_close(s);
+    }
+    co_return true;
+  }
+
+  awaitable<bool> flush() {
+    if (out_.empty()) co_return true;
+    std::string data;
+    data.swap(out_);
+    record('S', data);
+    if (drip_.chunk == 0) {
+      if (!co_await io_->write(data, limits_.step_timeout)) {
+        co_return diverge(steps_[current_], "", "writing to the client failed: " + io_->last_error);
+      }
+      co_return true;
+    }
+    auto drip = drip_;
+    drip_ = {};
+    for (std::size_t off = 0; off < data.size(); off += drip.chunk) {
+      if (off) co_await io_->sleep(drip.delay);
+      auto piece = std::string_view(data).substr(off, drip.chunk);
+      if (!co_await io_->write(piece, limits_.step_timeout)) {
+        co_return diverge(steps_[current_], "", "writing to the client failed: " + io_->last_error);
+      }
+    }
+    co_return true;
+  }
+
+  // One more read for step s; a divergence is recorded when the client is gone or silent.
+  awaitable<bool> fill(const Step& s) {
+    auto st = co_await io_->fill(limits_.step_timeout);
+    switch (st) {
+      case Io::Status::ok:
+        co_return true;
+      case Io::Status::eof:
+        co_return diverge(s, io_->in.pending(), "the client closed the connection");
+      case Io::Status::timeout:
+        co_return diverge(s, io_->in.pending(),
+                          "timed out after " + std::to_string(limits_.step_timeout.count()) +
+                              " ms waiting for the client");
+      case Io::Status::error:
+        co_return diverge(s, io_->in.pending(), "reading failed: " + io_->last_error);
+    }
+    co_return false;
+  }
+
+  awaitable<std::optional<std::string>> read_line(const Step& s) {
+    while (!io_->in.has_line()) {
+      if (io_->in.overlong()) {
+        diverge(s, io_->in.pending().substr(0, 256) + "...",
+                "no line end within " + std::to_string(limits_.max_line) + " bytes");
+        co_return std::nullopt;
+      }
+      if (!co_await fill(s)) co_return std::nullopt;
+    }
+    if (io_->in.overlong()) {
+      diverge(s, io_->in.pending().substr(0, 256) + "...",
+              "line longer than " + std::to_string(limits_.max_line) + " bytes");
+      co_return std::nullopt;
+    }
+    auto line = io_->in.take_line();
+    record('C', *line);
+    co_return line;
+  }
+
+  awaitable<bool> data(const Step& s) {
+    if (!co_await flush()) co_return false;
+    DotUnstuffer body;
+    std::size_t index = 0;
+    bool ended = false;
+    while (true) {
+      if (s.kind == Step::Kind::data_lines && index == s.count) break;
+      auto line = co_await read_line(s);
+      if (!line) co_return false;
+      if (s.kind == Step::Kind::data && *line == ".\r\n") {
+        ended = true;
+        break;
+      }
+      body.feed(*line);
+      if (body.message().size() > limits_.max_message) {
+        co_return diverge(s, "", "message larger than " + std::to_string(limits_.max_message));
+      }
+      if (!s.content.empty()) {
+        auto content = strip_eol(unstuff(*line));
+        if (index >= s.content.size()) {
+          co_return diverge(s, *line,
+                            "message line " + std::to_string(index + 1) + " is beyond the " +
+                                std::to_string(s.content.size()) + " expected");
+        }
+        if (!s.content[index].matches(content)) {
+          const auto& w = s.content_where[index];
+          report_.divergence = Divergence{current_, w.str(), "D: " + s.content[index].source(),
+                                          visible(*line), "message line does not match"};
+          report_.steps[current_].status = "diverged";
+          co_return false;
+        }
+      }
+      ++index;
+    }
+    if (ended && !s.content.empty() && index < s.content.size()) {
+      const auto& w = s.content_where[index];
+      report_.divergence =
+          Divergence{current_, w.str(), "D: " + s.content[index].source(), ".\\r\\n",
+                     "the message ended after " + std::to_string(index) + " line(s)"};
+      report_.steps[current_].status = "diverged";
+      co_return false;
+    }
+    std::string detail = std::to_string(body.message().size()) + " bytes, " +
+                         std::to_string(body.lines()) + " lines";
+    if (body.bare_lf_lines()) detail += ", " + std::to_string(body.bare_lf_lines()) + " bare LF";
+    if (s.capture) detail += "; content: " + visible(body.message());
+    report_.steps[current_].detail = detail;
+    co_return true;
+  }
+
+  awaitable<bool> starttls(const Step& s) {
+    if (!co_await flush()) co_return false;
+    if (!env_.tls) co_return diverge(s, "", "no certificate configured (--cert/--key)");
+    if (!io_->in.empty()) {
+      // RFC 3207 section 4.2: nothing may follow STARTTLS before the handshake.
+      co_return diverge(s, io_->in.pending(),
+                        "the client sent bytes after STARTTLS, before the TLS handshake");
+    }
+    if (!co_await io_->handshake(*env_.tls, limits_.step_timeout)) {
+      co_return diverge(s, "", "TLS handshake failed: " + io_->last_error);
+    }
+    record('S', "<TLS handshake done>");
+    co_return true;
+  }
+
+  awaitable<bool> tls_fail(const Step& s) {
+    if (!co_await flush()) co_return false;
+    if (io_->in.empty() && !co_await fill(s)) co_return false;
+    std::string hello = io_->in.take_all();
+    record('C', hello.substr(0, 16) + (hello.size() > 16 ? "..." : ""));
+    if (static_cast<unsigned char>(hello[0]) != 0x16) {
+      co_return diverge(s, hello.substr(0, 64), "expected a TLS ClientHello (first byte 0x16)");
+    }
+    if (s.mode == "alert") {
+      co_await io_->write(
+          std::string_view(tls_alert_handshake_failure, sizeof tls_alert_handshake_failure),
+          limits_.step_timeout);
+      record('S', "<TLS alert handshake_failure>");
+    } else if (s.mode == "garbage") {
+      co_await io_->write("this is not TLS\r\n", limits_.step_timeout);
+      record('S', "this is not TLS\r\n");
+    }
+    co_await graceful_close();
+    ended_ = true;
+    co_return true;
+  }
+
+  awaitable<bool> expect_close(const Step& s) {
+    if (!co_await flush()) co_return false;
+    if (!io_->in.empty()) {
+      co_return diverge(s, io_->in.pending(), "the client sent bytes instead of closing");
+    }
+    auto st = co_await io_->fill(limits_.step_timeout);
+    if (st == Io::Status::eof || st == Io::Status::error) {
+      record('C', "<closed>");
+      io_->conn().close();
+      ended_ = true;
+      co_return true;
+    }
+    if (st == Io::Status::timeout) {
+      co_return diverge(s, io_->in.pending(),
+                        "the client did not close within " +
+                            std::to_string(limits_.step_timeout.count()) + " ms");
+    }
+    co_return diverge(s, io_->in.pending(), "the client sent bytes instead of closing");
+  }
+
+  // FIN now; reading until the client closes too (closing with unread bytes would send an RST)
+  // happens after the report is out, so a report never waits on a slow client.
+  awaitable<void> graceful_close() {
+    io_->conn().shutdown_send();
+    io_->drain_after = true;
+    co_return;
+  }
+
+  bool diverge(const Step& s, std::string_view received, const std::string& reason) {
+    if (report_.divergence) return false;
+    std::string where = s.where.str();
+    if (s.synthetic) where += " (inserted by transport " + report_.transport + ")";
+    report_.divergence = Divergence{current_, where, s.text, visible(received), reason};
+    report_.steps[current_].status = "diverged";
+    return false;
+  }
+
+  void record(char from, std::string_view data) {
+    if (transcript_bytes_ >= limits_.max_transcript_bytes) {
+      report_.transcript_truncated = true;
+      return;
+    }
+    std::string shown = visible(data.substr(0, max_entry_shown));
+    if (data.size() > max_entry_shown) shown += "...(" + std::to_string(data.size()) + " bytes)";
+    transcript_bytes_ += shown.size();
+    report_.transcript.push_back(TranscriptEntry{from, io_->elapsed_ms(), std::move(shown)});
+  }
+
+  struct Drip {
+    std::chrono::milliseconds delay{0};
+    std::size_t chunk = 0;
+  };
+
+  std::shared_ptr<Io> io_;
+  const scenario::Scenario& sc_;
+  const SessionEnv& env_;
+  const Limits& limits_;
+  SessionReport& report_;
+  std::vector<Step> steps_;
+  std::size_t current_ = 0;
+  std::string out_;
+  Drip drip_;
+  bool ended_ = false;
+  std::size_t transcript_bytes_ = 0;
+};
+
+}  // namespace
+
+awaitable<void> run_scripted(std::shared_ptr<Io> io, const scenario::Scenario& sc,
+                             scenario::Transport transport, const SessionEnv& env,
+                             SessionReport& report) {
+  Player player(std::move(io), sc, transport, env, report);
+  co_await player.play();
+}
+
+}  // namespace smtp::fakeserver::detail

@@ -1,0 +1,283 @@
+// Sink mode: a permissive, fast ESMTP/LMTP server that accepts every well-formed transaction
+// and stores each message byte-exact. Replies to pipelined commands go out in one write.
+#include <algorithm>
+#include <cctype>
+
+#include "connection.hpp"
+#include "maildir.hpp"
+#include "smtp/fakeserver/dot_unstuffer.hpp"
+#include "smtp/fakeserver/reply.hpp"
+
+namespace smtp::fakeserver::detail {
+namespace {
+
+std::string upper_verb(std::string_view line) {
+  auto end = line.find(' ');
+  std::string verb(line.substr(0, end));
+  std::transform(verb.begin(), verb.end(), verb.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return verb;
+}
+
+bool iequals_prefix(std::string_view line, std::string_view prefix) {
+  if (line.size() < prefix.size()) return false;
+  for (std::size_t i = 0; i < prefix.size(); ++i) {
+    if (std::toupper(static_cast<unsigned char>(line[i])) != prefix[i]) return false;
+  }
+  return true;
+}
+
+class Sink {
+ public:
+  Sink(std::shared_ptr<Io> io, scenario::Transport transport, const SessionEnv& env,
+       SessionReport& report, Summary& totals)
+      : io_(std::move(io)),
+        transport_(transport),
+        env_(env),
+        opts_(env.options),
+        report_(report),
+        totals_(totals) {}
+
+  awaitable<void> serve() {
+    out_ += format_reply(
+        220, opts_.hostname + (opts_.lmtp ? " LMTP" : " ESMTP") + " smtp-fakeserver sink");
+    while (!quit_) {
+      if (!io_->in.has_line()) {
+        if (io_->in.overlong()) {
+          // Not a line: say so once and drop the connection rather than buffer forever.
+          out_ += format_reply(500, "5.5.2 Line too long");
+          co_await flush();
+          report_.error = "line too long";
+          break;
+        }
+        if (!co_await flush()) break;
+        auto st = co_await io_->fill(opts_.limits.step_timeout * 30);
+        if (st != Io::Status::ok) {
+          if (st == Io::Status::timeout) report_.error = "idle timeout";
+          if (st == Io::Status::error) report_.error = io_->last_error;
+          break;
+        }
+        continue;
+      }
+      auto line = *io_->in.take_line();
+      if (!co_await command(strip_eol(line))) break;
+    }
+    co_await flush();
+    io_->conn().shutdown_send();
+    io_->conn().close();
+  }
+
+ private:
+  awaitable<bool> flush() {
+    if (out_.empty()) co_return true;
+    std::string data;
+    data.swap(out_);
+    bool ok = co_await io_->write(data, opts_.limits.step_timeout);
+    if (!ok) report_.error = io_->last_error;
+    co_return ok;
+  }
+
+  void reset_transaction() {
+    in_transaction_ = false;
+    recipients_ = 0;
+    message_.clear();
+    bdat_failed_ = false;
+  }
+
+  std::vector<std::string> ehlo_lines() const {
+    std::vector<std::string> lines = {
+        opts_.hostname, "PIPELINING", "SIZE " + std::to_string(opts_.limits.max_message),
+        "8BITMIME",     "SMTPUTF8",   "ENHANCEDSTATUSCODES",
+        "DSN",          "CHUNKING"};
+    if (env_.tls && !io_->conn().tls() && transport_ != scenario::Transport::tls) {
+      lines.push_back("STARTTLS");
+    }
+    lines.push_back("HELP");
+    return lines;
+  }
+
+  awaitable<bool> command(std::string_view line) {
+    std::string verb = upper_verb(line);
+    if (verb == "EHLO" || verb == "LHLO") {
+      reset_transaction();
+      out_ += format_reply(250, ehlo_lines());
+    } else if (verb == "HELO") {
+      reset_transaction();
+      out_ += format_reply(250, opts_.hostname);
+    } else if (iequals_prefix(line, "MAIL FROM:")) {
+      reset_transaction();
+      in_transaction_ = true;
+      out_ += format_reply(250, "2.1.0 Ok");
+    } else if (iequals_prefix(line, "RCPT TO:")) {
+      if (!in_transaction_) {
+        out_ += format_reply(503, "5.5.1 Error: need MAIL command");
+      } else {
+        ++recipients_;
+        out_ += format_reply(250, "2.1.5 Ok");
+      }
+    } else if (verb == "DATA") {
+      if (recipients_ == 0) {
+        out_ += format_reply(503, "5.5.1 Error: need RCPT command");
+        co_return true;
+      }
+      out_ += format_reply(354, "End data with <CR><LF>.<CR><LF>");
+      co_return co_await data();
+    } else if (verb == "BDAT") {
+      co_return co_await bdat(line);
+    } else if (verb == "RSET") {
+      reset_transaction();
+      out_ += format_reply(250, "2.0.0 Ok");
+    } else if (verb == "NOOP") {
+      out_ += format_reply(250, "2.0.0 Ok");
+    } else if (verb == "VRFY") {
+      out_ += format_reply(252, "2.0.0 Cannot VRFY user, but will accept message");
+    } else if (verb == "HELP") {
+      out_ += format_reply(214,
+                           "2.0.0 Commands: EHLO HELO LHLO MAIL RCPT DATA BDAT RSET NOOP "
+                           "VRFY STARTTLS QUIT");
+    } else if (verb == "QUIT") {
+      out_ += format_reply(221, "2.0.0 Bye");
+      quit_ = true;
+    } else if (verb == "STARTTLS" && env_.tls && !io_->conn().tls()) {
+      out_ += format_reply(220, "2.0.0 Ready to start TLS");
+      if (!co_await flush()) co_return false;
+      io_->in.take_all();  // RFC 3207 4.2: discard anything sent before the handshake
+      if (!co_await io_->handshake(*env_.tls, opts_.limits.step_timeout)) {
+        report_.error = "TLS handshake failed: " + io_->last_error;
+        co_return false;
+      }
+      reset_transaction();
+    } else {
+      out_ += format_reply(502, "5.5.2 Error: command not recognized");
+    }
+    co_return true;
+  }
+
+  awaitable<bool> data() {
+    DotUnstuffer body;
+    while (true) {
+      while (!io_->in.has_line()) {
+        if (io_->in.overlong()) {
+          // A long line inside a message is still content: move it over in pieces.
+          auto piece = io_->in.take_bytes(io_->in.size());
+          body.feed(*piece);
+          continue;
+        }
+        if (!co_await flush()) co_return false;
+        if (co_await io_->fill(opts_.limits.step_timeout * 30) != Io::Status::ok) {
+          report_.error = "connection ended in DATA";
+          co_return false;
+        }
+      }
+      auto line = *io_->in.take_line();
+      if (body.feed(line)) break;
+      if (body.message().size() > opts_.limits.max_message) too_big_ = true;
+      if (too_big_) body = DotUnstuffer{};  // keep reading to the dot, keep nothing
+    }
+    co_return deliver(body.take_message());
+  }
+
+  awaitable<bool> bdat(std::string_view line) {
+    // BDAT <size> [LAST] (RFC 3030)
+    std::string args(line.size() > 5 ? line.substr(5) : std::string_view{});
+    std::size_t size = 0;
+    bool last = false;
+    {
+      std::size_t pos = 0;
+      while (pos < args.size() && std::isdigit(static_cast<unsigned char>(args[pos]))) {
+        size = size * 10 + static_cast<std::size_t>(args[pos] - '0');
+        if (size > opts_.limits.max_message * 2) break;
+        ++pos;
+      }
+      std::string rest = args.substr(pos);
+      if (pos == 0 || (!rest.empty() && rest != " LAST" && rest != " last")) {
+        out_ += format_reply(501, "5.5.4 Syntax: BDAT size [LAST]");
+        co_return true;
+      }
+      last = !rest.empty();
+    }
+    // The chunk follows the command line immediately, whatever its bytes.
+    std::size_t need = size;
+    while (need > 0) {
+      if (io_->in.empty()) {
+        if (!co_await flush()) co_return false;
+        if (co_await io_->fill(opts_.limits.step_timeout * 30) != Io::Status::ok) {
+          report_.error = "connection ended in BDAT";
+          co_return false;
+        }
+      }
+      auto take = std::min(need, io_->in.size());
+      auto piece = *io_->in.take_bytes(take);
+      if (message_.size() + piece.size() <= opts_.limits.max_message) {
+        message_ += piece;
+      } else {
+        too_big_ = true;
+      }
+      need -= take;
+    }
+    if (!in_transaction_ || recipients_ == 0) {
+      out_ += format_reply(503, "5.5.1 Error: need MAIL and RCPT before BDAT");
+      co_return true;
+    }
+    if (!last) {
+      out_ += format_reply(250, "2.0.0 " + std::to_string(size) + " octets received");
+      co_return true;
+    }
+    std::string msg;
+    msg.swap(message_);
+    co_return deliver(std::move(msg));
+  }
+
+  bool deliver(std::string message) {
+    std::string reply;
+    if (too_big_) {
+      reply = format_reply(552, "5.3.4 Message too big");
+    } else {
+      std::string id = "-";
+      if (env_.maildir) {
+        std::string error;
+        id = env_.maildir->store(message, error);
+        if (id.empty()) {
+          report_.error = error;
+          reply = format_reply(451, "4.3.0 Cannot store the message: " + error);
+        }
+      }
+      if (reply.empty()) {
+        ++report_.messages;
+        ++totals_.messages;
+        totals_.message_bytes += message.size();
+        reply = format_reply(250, "2.0.0 Ok: queued as " + id);
+      }
+    }
+    // LMTP (RFC 2033 section 4.2): one reply per accepted recipient.
+    std::size_t replies = opts_.lmtp ? recipients_ : 1;
+    for (std::size_t i = 0; i < replies; ++i) out_ += reply;
+    too_big_ = false;
+    reset_transaction();
+    return true;
+  }
+
+  std::shared_ptr<Io> io_;
+  scenario::Transport transport_;
+  const SessionEnv& env_;
+  const ServerOptions& opts_;
+  SessionReport& report_;
+  Summary& totals_;
+  std::string out_;
+  std::string message_;
+  bool in_transaction_ = false;
+  std::size_t recipients_ = 0;
+  bool quit_ = false;
+  bool too_big_ = false;
+  bool bdat_failed_ = false;
+};
+
+}  // namespace
+
+awaitable<void> run_sink(std::shared_ptr<Io> io, scenario::Transport transport,
+                         const SessionEnv& env, SessionReport& report, Summary& totals) {
+  Sink sink(std::move(io), transport, env, report, totals);
+  co_await sink.serve();
+}
+
+}  // namespace smtp::fakeserver::detail

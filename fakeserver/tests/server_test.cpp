@@ -1,0 +1,135 @@
+// The server in-process, as the client's GoogleTest suites will use it: a scenario, a raw
+// loopback client, and the report.
+#include "smtp/fakeserver/server.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio.hpp>
+
+#include "smtp/scenario/parser.hpp"
+
+namespace asio = boost::asio;
+using namespace smtp::fakeserver;
+
+namespace {
+
+std::unique_ptr<Server> start(const std::string& text, std::uint64_t sessions = 1) {
+  ServerOptions o;
+  o.scenarios.push_back(
+      std::make_shared<smtp::scenario::Scenario>(smtp::scenario::parse_text(text, "inline.scn")));
+  o.listens.push_back(Listen{smtp::scenario::Transport::plain, "127.0.0.1", 0, 0});
+  o.max_sessions = sessions;
+  o.limits.step_timeout = std::chrono::milliseconds(3000);
+  auto s = std::make_unique<Server>(std::move(o));
+  s->start();
+  s->run_in_background();
+  return s;
+}
+
+struct RawClient {
+  asio::io_context io;
+  asio::ip::tcp::socket sock{io};
+  std::string buf;
+  explicit RawClient(std::uint16_t port) {
+    sock.connect({asio::ip::make_address("127.0.0.1"), port});
+  }
+  std::string line() {
+    auto n = asio::read_until(sock, asio::dynamic_buffer(buf), "\n");
+    std::string l = buf.substr(0, n);
+    buf.erase(0, n);
+    return l;
+  }
+  void send(const std::string& s) { asio::write(sock, asio::buffer(s)); }
+  std::string rest() {
+    boost::system::error_code ec;
+    asio::read(sock, asio::dynamic_buffer(buf), ec);
+    return std::exchange(buf, {});
+  }
+};
+
+SessionReport wait_report(Server& s) {
+  for (int i = 0; i < 500 && s.reports().empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  auto r = s.reports();
+  if (r.empty()) throw std::runtime_error("no report");
+  return r.front();
+}
+
+const char* greeting_script =
+    "description: d\n"
+    "S: 220 mx ESMTP\n"
+    "C: EHLO *\n"
+    "S: 250-mx\n"
+    "S: 250 PIPELINING\n"
+    "C: QUIT\n"
+    "S: 221 bye\n";
+
+}  // namespace
+
+TEST(Server, ClientThatFollowsTheScriptGetsAnOkReport) {
+  auto server = start(greeting_script);
+  RawClient c(server->listeners().at(0).port);
+  EXPECT_EQ(c.line(), "220 mx ESMTP\r\n");
+  c.send("EHLO me\r\n");
+  EXPECT_EQ(c.line(), "250-mx\r\n");
+  EXPECT_EQ(c.line(), "250 PIPELINING\r\n");
+  c.send("QUIT\r\n");
+  EXPECT_EQ(c.line(), "221 bye\r\n");
+  EXPECT_EQ(c.rest(), "");  // then the server closes
+  auto r = wait_report(*server);
+  EXPECT_TRUE(r.ok) << r.to_text();
+  EXPECT_EQ(r.steps.size(), 6u);
+  EXPECT_EQ(server->summary().diverged, 0u);
+}
+
+TEST(Server, DivergenceNamesLineExpectedAndVisibleBytes) {
+  auto server = start(greeting_script);
+  RawClient c(server->listeners().at(0).port);
+  c.line();
+  c.send("HELO me\n");
+  EXPECT_EQ(c.rest(), "");  // nothing more is sent after a divergence
+  auto r = wait_report(*server);
+  ASSERT_FALSE(r.ok);
+  ASSERT_TRUE(r.divergence);
+  EXPECT_EQ(r.divergence->where, "inline.scn:3");
+  EXPECT_EQ(r.divergence->expected, "C: EHLO *");
+  EXPECT_EQ(r.divergence->received, "HELO me\\n");
+  EXPECT_EQ(r.steps[1].status, "diverged");
+  EXPECT_EQ(r.steps[2].status, "not-reached");
+  EXPECT_NE(r.to_text().find("DIVERGED at inline.scn:3"), std::string::npos);
+  EXPECT_NE(r.to_json().find("\"received\":\"HELO me\\\\n\""), std::string::npos) << r.to_json();
+}
+
+TEST(Server, DataIsUnstuffedAndMatched) {
+  auto server = start(
+      "description: d\nS: 220 mx\nC: DATA\nS: 354 go\ndata capture\nD: Subject: *\nD:\nD: .x\n"
+      "S: 250 ok\n");
+  RawClient c(server->listeners().at(0).port);
+  c.line();
+  c.send("DATA\r\n");
+  c.line();
+  c.send("Subject: hi\r\n\r\n..x\r\n.\r\n");
+  EXPECT_EQ(c.line(), "250 ok\r\n");
+  auto r = wait_report(*server);
+  EXPECT_TRUE(r.ok) << r.to_text();
+  EXPECT_NE(r.steps[3].detail.find("Subject: hi\\r\\n\\r\\n.x\\r\\n"), std::string::npos)
+      << r.steps[3].detail;
+}
+
+TEST(Server, ServerLinesInARowGoOutInOneWriteAndCloseIsAFin) {
+  auto server = start("description: d\nS: 220 a\nS: 250 b\nS+ 25\nclose\n");
+  RawClient c(server->listeners().at(0).port);
+  EXPECT_EQ(c.rest(), "220 a\r\n250 b\r\n25");
+  EXPECT_TRUE(wait_report(*server).ok);
+}
+
+TEST(Server, ExpectCloseFailsWhenTheClientTalksInstead) {
+  auto server = start("description: d\nS: 421 go away\nexpect-close\n");
+  RawClient c(server->listeners().at(0).port);
+  c.line();
+  c.send("QUIT\r\n");
+  auto r = wait_report(*server);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.divergence->received, "QUIT\\r\\n");
+}

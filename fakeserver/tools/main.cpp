@@ -1,0 +1,293 @@
+// smtp-fakeserver: the thin command-line front of the fake server library.
+//   check FILE...   validate scenario files (errors name file:line)
+//   dump FILE...    the parsed scenario as JSON
+//   serve FILE...   replay scenarios, one listener per scenario and transport
+//   sink            accept everything, store messages in a Maildir
+#include <pthread.h>
+#include <sys/resource.h>
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "smtp/fakeserver/server.hpp"
+#include "smtp/scenario/json.hpp"
+#include "smtp/scenario/parser.hpp"
+
+namespace {
+
+using smtp::fakeserver::Listen;
+using smtp::fakeserver::Server;
+using smtp::fakeserver::ServerOptions;
+using smtp::scenario::Transport;
+
+constexpr int exit_ok = 0;
+constexpr int exit_diverged = 1;  // some session departed from its script
+constexpr int exit_usage = 2;     // bad command line or bad scenario file
+constexpr int exit_runtime = 3;   // could not listen, bad certificate, ...
+
+void emit(const std::string& line) {
+  std::fwrite(line.data(), 1, line.size(), stdout);
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+}
+
+// "plain:127.0.0.1:0", "tls:[::1]:0", "unix:/path/to.sock"
+Listen parse_listen(const std::string& spec) {
+  auto colon = spec.find(':');
+  if (colon == std::string::npos)
+    throw CLI::ValidationError("--listen", "expected TRANSPORT:ADDRESS");
+  auto t = smtp::scenario::transport_from_string(spec.substr(0, colon));
+  if (!t) throw CLI::ValidationError("--listen", "unknown transport in '" + spec + "'");
+  Listen l;
+  l.transport = *t;
+  std::string rest = spec.substr(colon + 1);
+  if (*t == Transport::unix_socket) {
+    l.address = rest;
+    return l;
+  }
+  std::string host, port;
+  if (!rest.empty() && rest.front() == '[') {
+    auto close = rest.find(']');
+    if (close == std::string::npos || close + 1 >= rest.size() || rest[close + 1] != ':') {
+      throw CLI::ValidationError("--listen", "expected [IPV6]:PORT in '" + spec + "'");
+    }
+    host = rest.substr(1, close - 1);
+    port = rest.substr(close + 2);
+  } else {
+    auto c = rest.rfind(':');
+    if (c == std::string::npos)
+      throw CLI::ValidationError("--listen", "expected HOST:PORT in '" + spec + "'");
+    host = rest.substr(0, c);
+    port = rest.substr(c + 1);
+  }
+  l.address = host;
+  l.port = static_cast<std::uint16_t>(std::stoul(port));
+  return l;
+}
+
+void raise_fd_limit() {
+  // Thousands of idle sessions need thousands of descriptors.
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &lim);
+  }
+}
+
+int run_server(ServerOptions options, bool quiet, bool report_sink_sessions) {
+  bool scripted = options.mode == ServerOptions::Mode::scripted;
+  options.on_session = [quiet, scripted, report_sink_sessions](const auto& report) {
+    if (scripted || report_sink_sessions) emit(report.to_json());
+    if (!quiet && (scripted || report_sink_sessions)) std::cerr << report.to_text() << std::flush;
+  };
+  // SIGINT/SIGTERM end the run cleanly: reports flushed, exit line printed.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  Server server(std::move(options));
+  try {
+    server.start();
+  } catch (const std::exception& e) {
+    std::cerr << "smtp-fakeserver: " << e.what() << "\n";
+    return exit_runtime;
+  }
+  for (const auto& info : server.listeners()) emit(info.to_json());
+  emit(nlohmann::json{{"event", "ready"}, {"listeners", server.listeners().size()}}.dump());
+  std::thread signals([&server, set] {
+    int sig = 0;
+    sigwait(&set, &sig);
+    if (sig == SIGINT || sig == SIGTERM) server.stop();
+  });
+  server.run();
+  auto s = server.summary();
+  emit(nlohmann::json{{"event", "exit"},
+                      {"sessions", s.sessions},
+                      {"diverged", s.diverged},
+                      {"messages", s.messages},
+                      {"message_bytes", s.message_bytes}}
+           .dump());
+  // Wake the signal thread so it can be joined.
+  pthread_kill(signals.native_handle(), SIGTERM);
+  signals.join();
+  return s.all_followed() ? exit_ok : exit_diverged;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"smtp-fakeserver: scriptable fake SMTP/LMTP server and scenario tool"};
+  app.require_subcommand(1);
+
+  std::vector<std::string> files;
+  auto* check = app.add_subcommand("check", "validate scenario files (errors name file:line)");
+  check->add_option("files", files, "scenario files")->required();
+
+  bool lines = false;
+  auto* dump = app.add_subcommand("dump", "print parsed scenarios as JSON");
+  dump->add_option("files", files, "scenario files")->required();
+  dump->add_flag("--lines", lines, "one compact JSON object per line (also for one file)");
+
+  // Options common to serve and sink.
+  std::string cert, key;
+  std::uint64_t sessions = 0;
+  double time_limit = 0, step_timeout = 10;
+  bool quiet = false;
+  auto common = [&](CLI::App* sub) {
+    sub->add_option("--cert", cert, "PEM certificate chain (enables tls and starttls)");
+    sub->add_option("--key", key, "PEM private key for --cert");
+    sub->add_option("--sessions", sessions, "exit after this many sessions have ended");
+    sub->add_option("--time-limit", time_limit, "exit after this many seconds");
+    sub->add_option("--step-timeout", step_timeout,
+                    "seconds to wait for the client at one step (default 10)");
+    sub->add_flag("--quiet", quiet, "no human-readable reports on stderr");
+  };
+
+  std::vector<std::string> transports_filter, hosts;
+  std::string unix_dir;
+  int port = -1;
+  auto* serve = app.add_subcommand("serve", "replay scenario files to every client that connects");
+  serve->add_option("files", files, "scenario files")->required();
+  serve->add_option("--transport", transports_filter,
+                    "only these transports (plain starttls tls unix); default: all declared");
+  serve->add_option("--host", hosts, "IP address to listen on (repeatable; default 127.0.0.1)");
+  serve->add_option("--port", port, "fixed port (only with a single TCP listener; default 0)");
+  serve->add_option("--unix-dir", unix_dir, "directory for the unix sockets (transport unix)");
+  common(serve);
+
+  std::vector<std::string> listen_specs;
+  std::string maildir;
+  bool lmtp = false, report_sessions = false;
+  auto* sink = app.add_subcommand("sink", "accept every message, store it in a Maildir");
+  sink->add_option("--listen", listen_specs,
+                   "TRANSPORT:ADDRESS, e.g. plain:127.0.0.1:0, tls:[::1]:0, unix:/tmp/s.sock "
+                   "(repeatable; default plain:127.0.0.1:0)");
+  sink->add_option("--maildir", maildir, "store messages here (default: count only)");
+  sink->add_flag("--lmtp", lmtp, "speak LMTP (one reply per recipient after the dot)");
+  sink->add_flag("--report-sessions", report_sessions, "print a JSON line per session");
+  common(sink);
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (check->parsed() || dump->parsed()) {
+    int rc = exit_ok;
+    for (const auto& f : files) {
+      try {
+        auto s = smtp::scenario::parse_file(f);
+        if (check->parsed()) {
+          std::string transports;
+          for (auto t : s.transports)
+            transports += std::string(transports.empty() ? "" : " ") + smtp::scenario::to_string(t);
+          std::cout << "ok " << f << " (" << s.name << ": " << s.steps.size() << " steps; "
+                    << transports << ")\n";
+        } else {
+          std::cout << smtp::scenario::to_json(s, lines || files.size() > 1 ? -1 : 2) << "\n";
+        }
+      } catch (const smtp::scenario::ScenarioError& e) {
+        std::cerr << e.what() << "\n";
+        rc = exit_usage;
+      }
+    }
+    return rc;
+  }
+
+  raise_fd_limit();
+  ServerOptions options;
+  options.cert_file = cert;
+  options.key_file = key;
+  if (cert.empty() != key.empty()) {
+    std::cerr << "smtp-fakeserver: --cert and --key go together\n";
+    return exit_usage;
+  }
+  if (sessions) options.max_sessions = sessions;
+  if (time_limit > 0) {
+    options.time_limit = std::chrono::milliseconds(static_cast<long>(time_limit * 1000));
+  }
+  options.limits.step_timeout = std::chrono::milliseconds(static_cast<long>(step_timeout * 1000));
+
+  if (sink->parsed()) {
+    options.mode = ServerOptions::Mode::sink;
+    options.maildir = maildir;
+    options.lmtp = lmtp;
+    try {
+      for (const auto& spec : listen_specs) options.listens.push_back(parse_listen(spec));
+    } catch (const std::exception& e) {
+      std::cerr << "smtp-fakeserver: " << e.what() << "\n";
+      return exit_usage;
+    }
+    if (options.listens.empty()) options.listens.push_back(Listen{});
+    return run_server(std::move(options), quiet, report_sessions);
+  }
+
+  // serve
+  options.mode = ServerOptions::Mode::scripted;
+  if (hosts.empty()) hosts.push_back("127.0.0.1");
+  std::vector<Transport> wanted;
+  for (const auto& name : transports_filter) {
+    auto t = smtp::scenario::transport_from_string(name);
+    if (!t) {
+      std::cerr << "smtp-fakeserver: unknown transport '" << name << "'\n";
+      return exit_usage;
+    }
+    wanted.push_back(*t);
+  }
+  for (const auto& f : files) {
+    try {
+      auto s = std::make_shared<smtp::scenario::Scenario>(smtp::scenario::parse_file(f));
+      if (!s->playable_as_server()) {
+        std::cerr << f
+                  << ": not playable by the fake server: an 'S:' line is a pattern "
+                     "(code class, wildcard or regex), not bytes to send\n";
+        return exit_usage;
+      }
+      options.scenarios.push_back(s);
+    } catch (const smtp::scenario::ScenarioError& e) {
+      std::cerr << e.what() << "\n";
+      return exit_usage;
+    }
+  }
+  for (std::size_t i = 0; i < options.scenarios.size(); ++i) {
+    const auto& s = *options.scenarios[i];
+    for (auto t : s.transports) {
+      if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), t) == wanted.end()) continue;
+      auto skipped = [&](const std::string& why) {
+        emit(nlohmann::json{{"event", "skipped"},
+                            {"scenario", s.file},
+                            {"transport", smtp::scenario::to_string(t)},
+                            {"reason", why}}
+                 .dump());
+      };
+      if ((t == Transport::tls || t == Transport::starttls) && cert.empty()) {
+        skipped("needs --cert and --key");
+        continue;
+      }
+      if (t == Transport::unix_socket) {
+        if (unix_dir.empty()) {
+          skipped("needs --unix-dir");
+          continue;
+        }
+        options.listens.push_back(
+            Listen{t, unix_dir + "/" + std::to_string(i) + ".sock", 0, static_cast<int>(i)});
+        continue;
+      }
+      for (const auto& h : hosts) options.listens.push_back(Listen{t, h, 0, static_cast<int>(i)});
+    }
+  }
+  if (port >= 0) {
+    if (options.listens.size() != 1 || options.listens[0].transport == Transport::unix_socket) {
+      std::cerr << "smtp-fakeserver: --port needs exactly one TCP listener (use --transport)\n";
+      return exit_usage;
+    }
+    options.listens[0].port = static_cast<std::uint16_t>(port);
+  }
+  if (options.listens.empty()) {
+    std::cerr << "smtp-fakeserver: nothing to listen on\n";
+    return exit_usage;
+  }
+  return run_server(std::move(options), quiet, false);
+}

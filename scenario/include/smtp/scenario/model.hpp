@@ -1,0 +1,105 @@
+#pragma once
+// The parsed scenario: role-neutral. A step says which side produces bytes (server or client);
+// the fake server sends server steps and checks client steps, the probe does the opposite.
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "smtp/scenario/pattern.hpp"
+
+namespace smtp::scenario {
+
+struct Location {
+  std::string file;
+  int line = 0;
+  std::string str() const { return file + ":" + std::to_string(line); }
+};
+
+enum class Protocol { smtp, lmtp };
+enum class Transport { plain, starttls, tls, unix_socket };
+
+const char* to_string(Protocol p);
+const char* to_string(Transport t);  // "plain", "starttls", "tls", "unix"
+std::optional<Transport> transport_from_string(std::string_view name);
+
+struct Step {
+  enum class Kind {
+    server_line,   // S: a reply line (CRLF appended)
+    client_line,   // C: a command line (CRLF appended)
+    server_raw,    // S+ bytes exactly as written (no CRLF appended)
+    client_raw,    // C+ bytes exactly as written
+    data,          // message content from the client up to and including the end-of-data line
+    data_lines,    // a fixed number of message lines (no end-of-data): for cuts in mid-DATA
+    flush,         // end the current server write
+    sleep,         // pause the player
+    drip,          // the next server write goes out `chunk` bytes at a time, `delay` apart
+    starttls,      // real TLS handshake
+    tls_fail,      // the server fails the TLS handshake (mode: alert, close, garbage)
+    close,         // the server closes (FIN)
+    reset,         // the server resets (RST)
+    expect_close,  // the client closes
+  };
+  Kind kind = Kind::server_line;
+  Location where;
+  bool synthetic = false;                 // inserted by a transport, not written in the file
+  std::optional<LinePattern> pattern;     // server_line, client_line
+  std::string bytes;                      // server_raw, client_raw
+  std::vector<LinePattern> content;       // data, data_lines: expected lines (empty: any)
+  std::vector<Location> content_where;    // where each D: line was written
+  bool capture = false;                   // data: keep the content in the report
+  std::size_t count = 0;                  // data_lines: lines; drip: bytes per write
+  std::chrono::milliseconds duration{0};  // sleep; drip: delay between writes
+  std::string mode;                       // tls_fail
+  std::string text;                       // the step as written, for reports
+};
+
+const char* to_string(Step::Kind k);
+bool is_server_step(Step::Kind k);  // bytes or actions originating at the server
+
+struct ClientCall {
+  std::string name;                           // smtplib method: sendmail, login, verify, ...
+  std::vector<std::string> args;              // positional arguments
+  std::map<std::string, std::string> kwargs;  // key=value arguments
+  Location where;
+};
+
+struct Outcome {
+  bool ok = true;
+  std::optional<int> reply;            // ok: code returned by the last call (optional)
+  std::map<std::string, int> refused;  // ok: sendmail's refused recipients with codes
+  std::string exception;               // raises: exception name (the seed's vocabulary)
+  std::optional<int> code;             // raises: smtp_code, when the exception has one
+  Location where;
+  std::string text;  // as written
+};
+
+struct ClientSection {
+  std::vector<ClientCall> calls;
+  std::map<std::string, std::string> options;  // timeout, local_hostname, ...
+  std::optional<std::string> message;          // CRLF-joined message lines
+  std::optional<Outcome> expect;               // what our client must do
+  std::optional<Outcome> expect_smtplib;       // smtplib's outcome, where it differs on purpose
+  std::string smtplib_note;                    // why it differs
+};
+
+struct Scenario {
+  std::string file;
+  std::string name;
+  std::string description;
+  std::vector<std::string> tags;
+  Protocol protocol = Protocol::smtp;
+  std::vector<Transport> transports;
+  ClientSection client;
+  std::vector<Step> steps;  // as written (includes expanded), before any transport is applied
+  Location header_where;
+
+  // The fake server can play it: every server line is literal.
+  bool playable_as_server() const;
+  // The probe can play it: every client line is literal.
+  bool playable_as_client() const;
+  bool declares(Transport t) const;
+};
+
+}  // namespace smtp::scenario

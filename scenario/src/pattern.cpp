@@ -1,0 +1,136 @@
+#include "smtp/scenario/pattern.hpp"
+
+#include "smtp/scenario/escape.hpp"
+
+namespace smtp::scenario {
+namespace {
+
+bool is_code_char(char c) {
+  return (c >= '0' && c <= '9') || c == 'x' || c == 'X';
+}
+
+// Splits `text` on unescaped `*`, unescaping each piece.
+bool split_glob(std::string_view text, std::vector<std::string>& pieces, std::string& error) {
+  pieces.clear();
+  std::size_t start = 0;
+  for (std::size_t i = 0; i <= text.size(); ++i) {
+    if (i < text.size() && text[i] == '\\') {
+      ++i;  // skip the escaped character; unescape() validates it
+      continue;
+    }
+    if (i == text.size() || text[i] == '*') {
+      std::string piece;
+      if (!unescape(text.substr(start, i - start), piece, error)) return false;
+      pieces.push_back(std::move(piece));
+      start = i + 1;
+    }
+  }
+  return true;
+}
+
+bool code_matches(std::string_view code, std::string_view line) {
+  if (line.size() < 3) return false;
+  for (std::size_t i = 0; i < 3; ++i) {
+    char want = code[i];
+    char got = line[i];
+    if (want == 'x' || want == 'X') {
+      if (got < '0' || got > '9') return false;
+    } else if (want != got) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<LinePattern> LinePattern::parse(std::string_view text, bool reply_codes,
+                                              std::string& error) {
+  LinePattern p;
+  p.source_ = std::string(text);
+  if (text.starts_with("~ ") || text == "~") {
+    std::string expr(text.size() > 2 ? text.substr(2) : std::string_view{});
+    try {
+      p.regex_ = std::make_shared<const std::regex>(expr, std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+      error = "invalid regular expression '" + expr + "': " + e.what();
+      return std::nullopt;
+    }
+    p.kind_ = Kind::regex;
+    return p;
+  }
+  std::string_view rest = text;
+  if (reply_codes) {
+    // A code class is three code characters, alternatives joined by '|', then ' ', '-' or end.
+    std::size_t i = 0;
+    std::vector<std::string> codes;
+    bool any_class = false;
+    while (i + 3 <= text.size() && is_code_char(text[i]) && is_code_char(text[i + 1]) &&
+           is_code_char(text[i + 2])) {
+      std::string code(text.substr(i, 3));
+      if (code.find_first_of("xX") != std::string::npos) any_class = true;
+      codes.push_back(code);
+      i += 3;
+      if (i < text.size() && text[i] == '|') {
+        any_class = true;
+        ++i;
+        continue;
+      }
+      break;
+    }
+    bool ends_ok = i == text.size() || text[i] == ' ' || text[i] == '-' || text[i] == '*';
+    if (any_class && ends_ok && !codes.empty() && (i == 0 || text[i - 1] != '|')) {
+      p.codes_ = std::move(codes);
+      rest = text.substr(i);
+    }
+  }
+  if (!split_glob(rest, p.pieces_, error)) return std::nullopt;
+  if (p.pieces_.size() == 1) {
+    p.kind_ = Kind::exact;
+    p.literal_ = p.pieces_.front();
+  } else {
+    p.kind_ = Kind::glob;
+  }
+  return p;
+}
+
+LinePattern LinePattern::exact_bytes(std::string bytes) {
+  LinePattern p;
+  p.source_ = visible(bytes);
+  p.literal_ = bytes;
+  p.pieces_ = {std::move(bytes)};
+  return p;
+}
+
+bool LinePattern::glob_match(std::string_view line) const {
+  // Pieces are separated by wildcards: the first anchors at the start, the last at the end.
+  if (pieces_.size() == 1) return line == pieces_.front();
+  const std::string& first = pieces_.front();
+  const std::string& last = pieces_.back();
+  if (line.size() < first.size() + last.size()) return false;
+  if (!line.starts_with(first) || !line.ends_with(last)) return false;
+  std::size_t pos = first.size();
+  std::size_t end = line.size() - last.size();
+  for (std::size_t i = 1; i + 1 < pieces_.size(); ++i) {
+    // Leftmost placement of each middle piece is optimal for `*` globs.
+    auto found = line.substr(0, end).find(pieces_[i], pos);
+    if (found == std::string_view::npos) return false;
+    pos = found + pieces_[i].size();
+  }
+  return true;
+}
+
+bool LinePattern::matches(std::string_view line) const {
+  if (kind_ == Kind::regex) {
+    return std::regex_match(line.begin(), line.end(), *regex_);
+  }
+  if (!codes_.empty()) {
+    bool any = false;
+    for (const auto& code : codes_) any = any || code_matches(code, line);
+    if (!any) return false;
+    return glob_match(line.substr(3));
+  }
+  return glob_match(line);
+}
+
+}  // namespace smtp::scenario

@@ -1,0 +1,255 @@
+// The parser: what a file means, and that every mistake names file:line and what was expected.
+#include "smtp/scenario/parser.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "smtp/scenario/json.hpp"
+
+namespace fs = std::filesystem;
+using namespace smtp::scenario;
+
+TEST(Parser, ReadsHeaderClientSectionAndScript) {
+  auto s = parse_text(
+      "# intent: one recipient of two is refused\n"
+      "name: rcpt-one-refused\n"
+      "description: the second RCPT gets 550\n"
+      "tags: refusals, rcpt\n"
+      "protocol: smtp\n"
+      "transports: plain starttls\n"
+      "client: sendmail alice@example.org bob@example.org,carol@example.org "
+      "mail_options=SMTPUTF8\n"
+      "option: timeout=5\n"
+      "message: Subject: hi\n"
+      "message:\n"
+      "message: body\n"
+      "expect: ok refused=carol@example.org:550\n"
+      "expect-smtplib: raises SMTPRecipientsRefused\n"
+      "note-smtplib: illustrative only\n"
+      "\n"
+      "S: 220 mx ESMTP\n"
+      "C: EHLO *\n"
+      "S: 250 mx\n"
+      "C: ~ MAIL FROM:<alice@example.org>.*\n"
+      "S: 250 ok\n"
+      "C: DATA\n"
+      "S: 354 go\n"
+      "data capture\n"
+      "D: Subject: *\n"
+      "D:\n"
+      "D: body\n"
+      "S: 250 ok\n"
+      "S+ 250-partial\n"
+      "sleep 1.5s\n"
+      "drip 10ms 4\n"
+      "flush\n"
+      "close\n",
+      "x.scn");
+  EXPECT_EQ(s.name, "rcpt-one-refused");
+  EXPECT_EQ(s.tags, (std::vector<std::string>{"refusals", "rcpt"}));
+  ASSERT_EQ(s.transports.size(), 2u);
+  ASSERT_EQ(s.client.calls.size(), 1u);
+  EXPECT_EQ(s.client.calls[0].args[1], "bob@example.org,carol@example.org");
+  EXPECT_EQ(s.client.calls[0].kwargs.at("mail_options"), "SMTPUTF8");
+  EXPECT_EQ(*s.client.message, "Subject: hi\r\n\r\nbody\r\n");
+  EXPECT_TRUE(s.client.expect->ok);
+  EXPECT_EQ(s.client.expect->refused.at("carol@example.org"), 550);
+  EXPECT_EQ(s.client.expect_smtplib->exception, "SMTPRecipientsRefused");
+  ASSERT_EQ(s.steps.size(), 14u);
+  EXPECT_EQ(s.steps[7].kind, Step::Kind::data);
+  EXPECT_TRUE(s.steps[7].capture);
+  EXPECT_EQ(s.steps[7].content.size(), 3u);
+  EXPECT_EQ(s.steps[9].bytes, "250-partial");
+  EXPECT_EQ(s.steps[10].duration.count(), 1500);
+  EXPECT_EQ(s.steps[11].count, 4u);
+  EXPECT_EQ(s.steps[13].kind, Step::Kind::close);
+  EXPECT_EQ(s.steps[3].where.str(), "x.scn:19");
+  EXPECT_TRUE(s.playable_as_server());
+  EXPECT_FALSE(s.playable_as_client());  // C: lines are patterns
+  auto json = to_json(s);
+  EXPECT_NE(json.find("\"rcpt-one-refused\""), std::string::npos);
+}
+
+TEST(Parser, DefaultsNameTransportAndMessage) {
+  auto s = parse_text(
+      "description: d\nclient: sendmail a@b c@d\nexpect: raises SMTPServerDisconnected\nclose\n",
+      "dir/some-name.scn");
+  EXPECT_EQ(s.name, "some-name");
+  ASSERT_EQ(s.transports.size(), 1u);
+  EXPECT_EQ(s.transports[0], Transport::plain);
+  EXPECT_TRUE(s.client.message.has_value());
+  EXPECT_FALSE(s.client.expect->ok);
+}
+
+struct BadCase {
+  const char* text;
+  int line;
+  const char* says;
+};
+
+class ParserErrors : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(ParserErrors, NameFileLineAndWhatWasExpected) {
+  const auto& c = GetParam();
+  try {
+    parse_text(c.text, "bad.scn");
+    FAIL() << "accepted: " << c.text;
+  } catch (const ScenarioError& e) {
+    EXPECT_EQ(e.where().file, "bad.scn");
+    EXPECT_EQ(e.where().line, c.line) << e.what();
+    EXPECT_NE(std::string(e.what()).find(c.says), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()).rfind("bad.scn:" + std::to_string(c.line) + ": ", 0), 0u)
+        << e.what();
+  }
+}
+
+#define D "description: d\n"
+INSTANTIATE_TEST_SUITE_P(
+    EveryErrorPath, ParserErrors,
+    ::testing::Values(
+        BadCase{"S: 220 x\n", 1, "missing 'description:'"}, BadCase{D, 1, "no script"},
+        BadCase{D "S: 220 x\nfrobnicate\n", 3, "expected a transcript line"},
+        BadCase{D "S: 220 \\q\n", 2, "unknown escape \\q"},
+        BadCase{D "C: \\x4g\n", 2, "two hex digits"},
+        BadCase{D "C: ~ (\n", 2, "invalid regular expression"},
+        BadCase{D "S+\n", 2, "at least one byte"},
+        BadCase{D "D: x\n", 2, "must directly follow a 'data'"},
+        BadCase{D "S: 1\nD+ x\n", 3, "'D+' does not exist"},
+        BadCase{D "data-lines 1\nD: a\nD: b\n", 4, "more 'D:' lines than the 1"},
+        BadCase{D "data-lines 2\nD: a\n", 2, "give all or none"},
+        BadCase{D "data-lines x\n", 2, "expected 'data-lines N'"},
+        BadCase{D "data all\n", 2, "expected 'data' or 'data capture'"},
+        BadCase{D "sleep 5\n", 2, "expected 'sleep DURATION'"},
+        BadCase{D "sleep 2h\n", 2, "expected 'sleep DURATION'"},
+        BadCase{D "sleep 3601s\n", 2, "at most 1h"},
+        BadCase{D "drip\n", 2, "expected 'drip DELAY [BYTES]'"},
+        BadCase{D "drip 5ms 0\n", 2, "BYTES must be a positive number"},
+        BadCase{D "flush now\n", 2, "takes no argument"},
+        BadCase{D "tls-fail loudly\n", 2, "expected 'tls-fail [alert|close|garbage]'"},
+        BadCase{D "close\nS: 220 x\n", 3, "nothing may follow 'close' at bad.scn:2"},
+        BadCase{D "reset\nsleep 1s\n", 3, "nothing may follow 'reset'"},
+        BadCase{D "expect-close\nclose\n", 3, "nothing may follow 'expect-close'"},
+        BadCase{D "S: 220 x\nname: late\n", 3,
+                "must come before the script (which starts at bad.scn:2)"},
+        BadCase{D "description: again\nS: 1\n", 2, "given twice (first at bad.scn:1)"},
+        BadCase{"name:\n" D "S: 1\n", 1, "'name:' needs a value"},
+        BadCase{D "protocol: esmtp\nS: 1\n", 2, "expected 'protocol: smtp' or 'protocol: lmtp'"},
+        BadCase{D "transports: plain carrier-pigeon\nS: 1\n", 2,
+                "unknown transport 'carrier-pigeon'"},
+        BadCase{D "transports: tls tls\nS: 1\n", 2, "listed twice"},
+        BadCase{D "transports:\nS: 1\n", 2, "at least one transport"},
+        BadCase{D "colour: blue\nS: 1\n", 2, "unknown key 'colour:'"},
+        BadCase{D "client: teleport\nS: 1\n", 2, "unknown client method 'teleport'"},
+        BadCase{D "client:\nS: 1\n", 2, "expected 'client: METHOD ARGS...'"},
+        BadCase{D "client: sendmail a@b\nS: 1\n", 2, "'sendmail' takes 2 argument(s), got 1"},
+        BadCase{D "client: help a b\nS: 1\n", 2, "takes 0 to 1 argument(s)"},
+        BadCase{D "client: noop\nS: 1\n", 2, "needs 'expect:'"},
+        BadCase{D "expect: ok\nS: 1\n", 2, "'expect:' without any 'client:' call"},
+        BadCase{D "client: noop\nexpect: fine\nS: 1\n", 3, "expected 'ok ...' or 'raises"},
+        BadCase{D "client: noop\nexpect: raises KeyError\nS: 1\n", 3,
+                "unknown exception 'KeyError'"},
+        BadCase{D "client: noop\nexpect: raises SMTPDataError 99\nS: 1\n", 3, "reply code 100-599"},
+        BadCase{D "client: noop\nexpect: ok refused=nobody\nS: 1\n", 3, "refused=ADDR:CODE"},
+        BadCase{D "client: noop\nexpect: ok great\nS: 1\n", 3, "after 'ok' expected"},
+        BadCase{D "client: noop\nexpect: ok\nnote-smtplib: why\nS: 1\n", 4,
+                "'expect-smtplib:', which is missing"},
+        BadCase{D "option: colour=blue\nS: 1\n", 2, "unknown client option 'colour'"},
+        BadCase{D "option: timeout\nS: 1\n", 2, "expected 'option: NAME=VALUE'"},
+        BadCase{D "option: timeout=1\noption: timeout=2\nS: 1\n", 3, "given twice"},
+        BadCase{D "client: noop\nexpect: ok\nmessage: hi\nS: 1\n", 4, "no client call sends one"},
+        BadCase{D "transports: starttls\nS: 220 x\nC: STARTTLS\nstarttls\n", 2,
+                "drop 'starttls' from transports"},
+        BadCase{D "transports: starttls\nclose\n", 2, "needs a greeting"},
+        BadCase{D "include:\n", 2, "expected 'include: PATH'"},
+        BadCase{D "include: /nonexistent/part.inc\n", 2, "cannot open '/nonexistent/part.inc'"}));
+#undef D
+
+class ParserFiles : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("scenario-test-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+            "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_ / "parts");
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  fs::path write(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ / name, std::ios::binary) << text;
+    return dir_ / name;
+  }
+  fs::path dir_;
+};
+
+TEST_F(ParserFiles, IncludeSplicesStepsAndKeepsTheirOwnLocations) {
+  write("parts/greet.inc", "# shared greeting\nS: 220 mx\nC: EHLO *\nS: 250 mx\n");
+  auto main = write("main.scn", "description: d\ninclude: parts/greet.inc\nC: QUIT\n");
+  auto s = parse_file(main);
+  ASSERT_EQ(s.steps.size(), 4u);
+  EXPECT_EQ(s.steps[0].where.file, (dir_ / "parts/greet.inc").string());
+  EXPECT_EQ(s.steps[0].where.line, 2);
+  EXPECT_EQ(s.steps[3].where.str(), main.string() + ":3");
+}
+
+TEST_F(ParserFiles, ErrorInsideAnIncludeNamesTheIncludedFile) {
+  write("parts/bad.inc", "S: 220 mx\nbogus\n");
+  auto main = write("main.scn", "description: d\ninclude: parts/bad.inc\n");
+  try {
+    parse_file(main);
+    FAIL();
+  } catch (const ScenarioError& e) {
+    EXPECT_EQ(e.where().file, (dir_ / "parts/bad.inc").string());
+    EXPECT_EQ(e.where().line, 2);
+  }
+}
+
+TEST_F(ParserFiles, HeaderKeysAreRefusedInIncludedParts) {
+  write("parts/h.inc", "name: nope\n");
+  auto main = write("main.scn", "description: d\ninclude: parts/h.inc\n");
+  EXPECT_THROW(
+      {
+        try {
+          parse_file(main);
+        } catch (const ScenarioError& e) {
+          EXPECT_EQ(e.where().line, 1);
+          EXPECT_NE(std::string(e.what()).find("not in an included part"), std::string::npos);
+          throw;
+        }
+      },
+      ScenarioError);
+}
+
+TEST_F(ParserFiles, IncludeCycleIsAnError) {
+  write("a.inc", "include: b.inc\n");
+  write("b.inc", "include: a.inc\n");
+  auto main = write("main.scn", "description: d\ninclude: a.inc\n");
+  try {
+    parse_file(main);
+    FAIL();
+  } catch (const ScenarioError& e) {
+    EXPECT_NE(std::string(e.what()).find("include cycle"), std::string::npos) << e.what();
+    EXPECT_EQ(e.where().file, (dir_ / "b.inc").string());
+  }
+}
+
+TEST_F(ParserFiles, MissingFileIsAnError) {
+  EXPECT_THROW(parse_file(dir_ / "absent.scn"), ScenarioError);
+}
+
+TEST(ParserCorpus, EveryScenarioInTheRepositoryParses) {
+  int count = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(SMTPKIT_SCENARIOS_DIR)) {
+    if (entry.path().extension() != ".scn") continue;
+    ++count;
+    EXPECT_NO_THROW({
+      try {
+        parse_file(entry.path());
+      } catch (const ScenarioError& e) {
+        ADD_FAILURE() << e.what();
+        throw;
+      }
+    }) << entry.path();
+  }
+  EXPECT_GT(count, 0);
+}

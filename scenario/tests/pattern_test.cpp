@@ -1,0 +1,97 @@
+// Matching a received line against what the scenario wrote after S:, C: or D:.
+#include "smtp/scenario/pattern.hpp"
+
+#include <gtest/gtest.h>
+
+#include "smtp/scenario/escape.hpp"
+
+using smtp::scenario::LinePattern;
+
+namespace {
+
+LinePattern parse(std::string_view text, bool codes = false) {
+  std::string error;
+  auto p = LinePattern::parse(text, codes, error);
+  EXPECT_TRUE(p) << error;
+  return p ? *p : LinePattern::exact_bytes("");
+}
+
+}  // namespace
+
+TEST(Pattern, ExactLineIsLiteralAndMatchesOnlyItself) {
+  auto p = parse("MAIL FROM:<a@b>");
+  EXPECT_TRUE(p.is_literal());
+  EXPECT_EQ(p.literal(), "MAIL FROM:<a@b>");
+  EXPECT_TRUE(p.matches("MAIL FROM:<a@b>"));
+  EXPECT_FALSE(p.matches("MAIL FROM:<a@b> SIZE=1"));
+  EXPECT_FALSE(p.matches("mail from:<a@b>"));
+}
+
+TEST(Pattern, GlobStarMatchesAnyRunIncludingEmpty) {
+  auto p = parse("EHLO *");
+  EXPECT_FALSE(p.is_literal());
+  EXPECT_TRUE(p.matches("EHLO client.example"));
+  EXPECT_TRUE(p.matches("EHLO "));
+  EXPECT_FALSE(p.matches("HELO client.example"));
+  auto q = parse("MAIL FROM:<*> SIZE=*");
+  EXPECT_TRUE(q.matches("MAIL FROM:<> SIZE=10"));
+  EXPECT_FALSE(q.matches("MAIL FROM:<a@b>"));
+  auto mid = parse("a*b*c");
+  EXPECT_TRUE(mid.matches("abc"));
+  EXPECT_TRUE(mid.matches("axxbyyc"));
+  EXPECT_FALSE(mid.matches("acb"));
+  EXPECT_FALSE(parse("ab*ba").matches("aba"));  // pieces may not overlap
+}
+
+TEST(Pattern, EscapedStarIsLiteral) {
+  auto p = parse("250 \\* ok");
+  EXPECT_TRUE(p.is_literal());
+  EXPECT_EQ(p.literal(), "250 * ok");
+}
+
+TEST(Pattern, EscapesDecodeToBytes) {
+  auto p = parse("a\\r\\n\\0\\x7f\\\\");
+  EXPECT_EQ(p.literal(), std::string("a\r\n\0\x7f\\", 6));
+}
+
+TEST(Pattern, RegexMatchesWholeLine) {
+  auto p = parse("~ MAIL FROM:<[^>]*>( SIZE=[0-9]+)?");
+  EXPECT_EQ(p.kind(), LinePattern::Kind::regex);
+  EXPECT_TRUE(p.matches("MAIL FROM:<a@b> SIZE=12"));
+  EXPECT_FALSE(p.matches("MAIL FROM:<a@b> BODY=8BITMIME"));
+}
+
+TEST(Pattern, ReplyCodeClassesOnServerLines) {
+  auto any2 = parse("2xx*", true);
+  EXPECT_FALSE(any2.is_literal());
+  EXPECT_TRUE(any2.matches("250 ok"));
+  EXPECT_TRUE(any2.matches("221-bye"));
+  EXPECT_FALSE(any2.matches("550 no"));
+  auto alt = parse("250|251 *", true);
+  EXPECT_TRUE(alt.matches("251 will forward"));
+  EXPECT_FALSE(alt.matches("252 cannot verify"));
+  // A plain code is exact text: this line can be sent by the fake server.
+  auto plain = parse("250 OK", true);
+  EXPECT_TRUE(plain.is_literal());
+  // Code classes only exist on server lines.
+  EXPECT_TRUE(parse("2xx*").matches("2xxanything"));
+}
+
+TEST(Pattern, BadEscapeAndBadRegexAreErrors) {
+  std::string error;
+  EXPECT_FALSE(LinePattern::parse("bad \\q", false, error));
+  EXPECT_NE(error.find("unknown escape"), std::string::npos) << error;
+  EXPECT_FALSE(LinePattern::parse("\\x4", false, error));
+  EXPECT_NE(error.find("two hex digits"), std::string::npos) << error;
+  EXPECT_FALSE(LinePattern::parse("~ (", false, error));
+  EXPECT_NE(error.find("regular expression"), std::string::npos) << error;
+}
+
+TEST(Visible, ControlsAreShownAndRoundTrip) {
+  std::string bytes("250 ok\r\n\0\x01\xff\\", 12);
+  auto shown = smtp::scenario::visible(bytes);
+  EXPECT_EQ(shown, "250 ok\\r\\n\\0\\x01\\xFF\\\\");
+  std::string back, error;
+  ASSERT_TRUE(smtp::scenario::unescape(shown, back, error)) << error;
+  EXPECT_EQ(back, bytes);
+}
