@@ -159,14 +159,33 @@ bool iequals(std::string_view a, std::string_view b) {
 }
 
 // The addr-spec of "Display Name <addr>" or of a bare addr (what email.utils.parseaddr finds in
-// the common cases). Quoted display names may contain '<'; the address is the last <...>.
+// the common cases). Brackets inside a quoted display name do not count; more than one unquoted
+// angle-addr, or text after it, is refused.
 std::string_view extract_addr(std::string_view address) {
   const std::string_view s = trim(address);
-  if (!s.empty() && s.back() == '>') {
-    const std::size_t open = s.rfind('<');
-    if (open != std::string_view::npos) return s.substr(open + 1, s.size() - open - 2);
+  std::size_t open = std::string_view::npos;
+  std::size_t close = std::string_view::npos;
+  bool quoted = false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '\\' && quoted) {
+      ++i;
+    } else if (c == '"' && open == std::string_view::npos) {
+      quoted = !quoted;
+    } else if (!quoted && c == '<') {
+      if (open != std::string_view::npos) refuse("more than one '<' in an address", address);
+      open = i;
+    } else if (!quoted && c == '>') {
+      if (open == std::string_view::npos || close != std::string_view::npos) {
+        refuse("unbalanced '>' in an address", address);
+      }
+      close = i;
+    }
   }
-  return s;
+  if (open == std::string_view::npos) return s;
+  if (close == std::string_view::npos) refuse("unbalanced '<' in an address", address);
+  if (close + 1 != s.size()) refuse("text after the '>' of an address", address);
+  return s.substr(open + 1, close - open - 1);
 }
 }  // namespace
 
