@@ -13,6 +13,7 @@ packages=(
   # tests: pytest and the real third-party peers (aiosmtpd, Postfix's smtp-sink, swaks)
   python3 python3-pytest python3-pytest-xdist python3-trustme python3-aiosmtpd
   postfix swaks
+  gsasl  # GNU SASL server for the SASL mechanisms' interop tests (client/sasl)
 )
 
 missing=()
