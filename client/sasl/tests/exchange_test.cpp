@@ -32,11 +32,7 @@ outcome run(mechanism& mech, bool initial_response_ok, std::deque<std::string> r
     out.wire.push_back(line);
     out.trace.push_back(redact_client_line(line, in_exchange));
   };
-  std::string command = "AUTH " + std::string{mech.name()};
-  if (initial_response_ok) {
-    if (auto ir = mech.initial_response()) command += " " + *ir;
-  }
-  send(command);
+  send(mech.auth_command(initial_response_ok));
   while (!replies.empty()) {
     const std::string reply = replies.front();
     replies.pop_front();

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <stdexcept>
 #include <string>
 
 #include "smtp/sasl/base64.hpp"
@@ -64,6 +65,63 @@ TEST(SaslMechanismLimits, ErrorMessagesNameTheProblem) {
   EXPECT_EQ(r.error().message(), "challenge is not valid base64");
   const smtp::sasl::sasl_error e{error_kind::server_error, "invalid-proof"};
   EXPECT_EQ(e.message(), "server reported an error: invalid-proof");
+}
+
+}  // namespace
+
+namespace {
+
+callback_mechanism with_initial_response(std::size_t raw_length) {
+  return callback_mechanism{"X-LONGER", [raw_length](std::optional<std::string_view> challenge) {
+                              if (challenge) return std::string{"late"};
+                              return std::string(raw_length, 'i');
+                            }};
+}
+
+// RFC 4954 section 4: "AUTH X-LONGER " (14) + 12272 base64 characters + CRLF = 12288 fits.
+TEST(SaslMechanismLimits, InitialResponseThatFitsGoesOnTheAuthLine) {
+  auto mech = with_initial_response(9204);
+  const std::string line = mech.auth_command(true);
+  EXPECT_EQ(line.size() + 2, mechanism::max_auth_line);
+  EXPECT_EQ(line, "AUTH X-LONGER " + base64_encode(std::string(9204, 'i')));
+}
+
+// One byte more and the IR must not be sent on the AUTH line: it answers the empty 334 instead.
+TEST(SaslMechanismLimits, InitialResponseTooLongForTheAuthLineIsSentAfterTheChallenge) {
+  auto mech = with_initial_response(9205);
+  EXPECT_EQ(mech.auth_command(true), "AUTH X-LONGER");
+  const auto r = mech.step("");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.response(), base64_encode(std::string(9205, 'i')));
+  const auto next = mech.step(base64_encode("?"));  // later challenges reach the mechanism
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next.response(), base64_encode("late"));
+}
+
+TEST(SaslMechanismLimits, AuthCommandWithoutInitialResponse) {
+  auto mech = with_initial_response(3);
+  EXPECT_EQ(mech.auth_command(false), "AUTH X-LONGER");
+  const auto r = mech.step("");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.response(), base64_encode("late"));  // the callback answers the challenge
+}
+
+TEST(SaslMechanismLimits, EmptyInitialResponseIsEqualsOnTheAuthLine) {
+  auto mech = with_initial_response(0);
+  EXPECT_EQ(mech.auth_command(true), "AUTH X-LONGER =");
+}
+
+// Asking for the IR twice, or after the exchange started, is a driver bug: it would reset SCRAM.
+TEST(SaslMechanismLimits, InitialResponseOutOfTurnIsALogicError) {
+  auto twice = with_initial_response(3);
+  ASSERT_TRUE(twice.initial_response());
+  EXPECT_THROW((void)twice.initial_response(), std::logic_error);
+  auto after_command = with_initial_response(3);
+  (void)after_command.auth_command(false);
+  EXPECT_THROW((void)after_command.initial_response(), std::logic_error);
+  auto after_step = with_initial_response(3);
+  ASSERT_TRUE(after_step.step(""));
+  EXPECT_THROW((void)after_step.initial_response(), std::logic_error);
 }
 
 }  // namespace

@@ -46,6 +46,9 @@ class mechanism {
   // Longest challenge text accepted (base64 characters); far above any real mechanism's need,
   // well below anything that could exhaust memory.
   static constexpr std::size_t max_challenge_length = 65536;
+  // RFC 4954 section 4: the AUTH command line may be 12288 octets (CRLF included); an initial
+  // response that would make it longer MUST NOT be sent.
+  static constexpr std::size_t max_auth_line = 12288;
 
   mechanism() = default;
   mechanism(const mechanism&) = delete;
@@ -59,9 +62,16 @@ class mechanism {
   // PLAIN, LOGIN, XOAUTH2): the client refuses it without TLS unless the caller allows it.
   virtual bool exposes_secret() const noexcept = 0;
 
+  // The AUTH command to send, without CRLF: "AUTH <name> <initial response>" when
+  // initial_response_ok, the mechanism has one and the line fits max_auth_line; otherwise
+  // "AUTH <name>", and the first message answers the server's first (empty) challenge instead.
+  // Call it once, before any step(), instead of initial_response().
+  std::string auth_command(bool initial_response_ok);
+
   // RFC 4954 initial response, base64-encoded ("=" when it is empty), or nullopt when the
-  // mechanism has none (CRAM-MD5). Call it at most once and only if the IR will be sent
-  // (initial_response_ok); if it is not called, the first step() produces that message instead.
+  // mechanism has none (CRAM-MD5). For drivers that build the AUTH line themselves: call it at
+  // most once, before any step(), and only if the IR will be sent; if it is not called, the first
+  // step() produces that message instead. Throws std::logic_error when called out of turn.
   std::optional<std::string> initial_response();
 
   // Feed the text of a 334 reply (base64, possibly empty). Returns the base64 line to send
@@ -91,6 +101,8 @@ class mechanism {
  private:
   int challenges_ = 0;
   bool failed_ = false;
+  bool started_ = false;                      // initial_response() or auth_command() was called
+  std::optional<std::string> pending_first_;  // an IR too long for the AUTH line, base64
 };
 
 }  // namespace smtp::sasl
