@@ -25,7 +25,7 @@ run_main_job() {
   local select="${MAIN_JOB_SELECT-mainjob}"
   local args=(harness/tests/test_client_real_servers.py)
   [ -n "$select" ] && args+=(-m "$select")
-  /usr/bin/python3 -m pytest "${args[@]}" \
+  /usr/bin/python3 -m pytest -p harness.plugin "${args[@]}" \
     -n "${PYTEST_WORKERS:-auto}" -q -rfE -p no:cacheprovider \
     --require-smtp-client --job-summary \
     --junitxml="$out/main-junit.xml" --summary-json="$out/main-summary.json"

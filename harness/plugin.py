@@ -1,4 +1,10 @@
-"""Fixtures for process-level tests: real third-party servers on loopback and the clients.
+"""The harness as a pytest plugin: options, report header, run summary, and the fixtures for
+process-level tests (real third-party servers on loopback, the clients).
+
+Loaded with `-p harness.plugin` (ci/test.sh, ci/main.sh), which makes the options and the report
+header work even when pytest starts from the repository root without naming harness/ (pytest 7.2
+reads only the root's conftest.py before parsing the command line). harness/conftest.py loads
+it otherwise, e.g. for `pytest harness/tests/test_peers.py`.
 
 Every server binds port 0 (or a Unix socket in the worker's temp dir) and reports where it
 listens; nothing uses a fixed port, so `pytest -n auto` runs workers side by side. Session
@@ -8,6 +14,7 @@ address (fixture `token`) and asking the server for the session that mentions it
 
 from __future__ import annotations
 
+import itertools
 import os
 import platform
 import re
@@ -120,7 +127,7 @@ def send(client: str, request: pytest.FixtureRequest, tmp_path: Path):
     Runs the current client once against `server` (anything with client_args()), with the message
     in a file (--data), and records the outcome for the run summary.
     """
-    counter = iter(range(1_000_000))
+    counter = itertools.count()
 
     def _send(server, *, sender: str, to: list[str], data: bytes = b"Subject: test\r\n\r\nbody\r\n",
               extra: list[str] | None = None, stdin: bool = False) -> clients.ClientRun:
