@@ -167,6 +167,15 @@ def aiosmtpd_smtp_sized(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture(scope="session")
+def aiosmtpd_smtp_unix(tmp_path_factory: pytest.TempPathFactory):
+    """aiosmtpd SMTP (not LMTP) on a Unix socket."""
+    server = AiosmtpdServer(tmp_path_factory.mktemp("aiosmtpd-unix"), unix=True,
+                            name="aiosmtpd-smtp-unix").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def aiosmtpd_lmtp(tmp_path_factory: pytest.TempPathFactory):
     """aiosmtpd.lmtp.LMTP on a Unix socket; answers one reply per recipient after the dot."""
     server = AiosmtpdServer(tmp_path_factory.mktemp("aiosmtpd-lmtp"), lmtp=True, unix=True,

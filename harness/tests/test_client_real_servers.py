@@ -86,6 +86,14 @@ def test_message_from_standard_input(client, send, aiosmtpd_smtp, token):
     assert message["content"] == DOTTED, ctx
 
 
+def test_smtp_over_unix_socket(client, send, aiosmtpd_smtp_unix, token):
+    run = send(aiosmtpd_smtp_unix, sender=addr(token), to=[addr(token, local="rcpt")], data=DOTTED)
+    ctx = check(run, EXIT_OK, aiosmtpd_smtp_unix, token)
+    session = aiosmtpd_smtp_unix.session_with(token)
+    assert session.client_lines()[0].upper().startswith(b"EHLO "), ctx
+    assert [m["content"] for m in session.messages] == [DOTTED], ctx
+
+
 @pytest.mark.mainjob
 def test_multiple_recipients(client, send, aiosmtpd_smtp, token):
     rcpts = [addr(token, local=f"r{i}") for i in range(5)]
@@ -295,8 +303,9 @@ def test_smtp_sink_receives_message(client, send, smtp_sink, token):
     assert message.content == DOTTED.replace(b"\r\n", b"\n"), ctx
 
 
-def test_smtp_sink_lmtp_over_unix_socket(client, send, smtp_sink_factory, token):
-    sink = smtp_sink_factory(lmtp=True, unix=True)
+@pytest.mark.parametrize("unix", [True, False], ids=["unix", "tcp"])
+def test_smtp_sink_lmtp(client, send, smtp_sink_factory, token, unix):
+    sink = smtp_sink_factory(lmtp=True, unix=unix)
     rcpts = [addr(token, local=f"box{i}") for i in range(3)]
     run = send(sink, sender=addr(token), to=rcpts)
     ctx = check(run, EXIT_OK)
@@ -519,3 +528,13 @@ def test_timeout_is_a_deadline_per_reply(client, send, drip_server, token):
     else:
         assert 0.9 <= run.seconds < 2.5, ctx
         assert run.error["type"] == "SMTPTimeoutError", ctx
+
+
+def test_debug_level_2_adds_times(client, send, aiosmtpd_smtp, token):
+    run = send(aiosmtpd_smtp, sender=addr(token), to=[addr(token, local="rcpt")],
+               extra=["--debug", "2"])
+    ctx = check(run, EXIT_OK, aiosmtpd_smtp, token)
+    # smtplib's level 2 prefixes each debug line with the time of day, HH:MM:SS.ffffff.
+    assert re.search(rf"^\d\d:\d\d:\d\d\.\d{{6}} send: .*mail from:<{token}@", run.stderr,
+                     re.I | re.M), ctx
+    assert re.search(r"^\d\d:\d\d:\d\d\.\d{6} reply: ", run.stderr, re.M), ctx
