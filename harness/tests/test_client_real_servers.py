@@ -514,6 +514,7 @@ def test_unreadable_data_file(client, aiosmtpd_smtp, token, tmp_path):
     assert aiosmtpd_smtp.sessions_with(token) == [], run.explain()
 
 
+@pytest.mark.slow
 def test_timeout_is_a_deadline_per_reply(client, send, drip_server, token):
     # The greeting arrives one byte every 0.2 s for 4 s. Issue 2: the timeout is a deadline for
     # the whole reply, so a dripping server cannot stretch it.
