@@ -224,10 +224,9 @@ std::string quote_address(std::string_view address, bool null_ok, bool postmaste
   check_no_controls(address, "address");
   const std::string_view addr = extract_addr(address);
   if (addr.empty()) {
-    if (trim(address) == "<>" && null_ok) return "<>";
-    refuse(null_ok ? "empty address (use \"<>\" for the null reverse-path)"
-                   : "the null path <> is only allowed as a sender",
-           address);
+    // "" and "<>" are the null reverse-path, as smtplib's quoteaddr("") gives "<>".
+    if (null_ok) return "<>";
+    refuse("the null path <> is only allowed as a sender", address);
   }
   if (postmaster_ok && iequals(addr, "postmaster")) return "<" + std::string(addr) + ">";
   if (!path_inside(addr)) refuse("address does not match the RFC 5321 Path grammar", address);

@@ -11,7 +11,7 @@
 
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 constexpr int exit_ok = 0;
 constexpr int exit_failure = 1;  // SMTP or network failure
@@ -180,7 +180,8 @@ int main(int argc, char** argv) {
   CLI::App app{"smtp-client: an SMTP/LMTP client built on smtp::client (smtplib's API in C++)"};
   app.require_subcommand(1);
   SendArgs args;
-  CLI::App* send = app.add_subcommand("send", description);
+  app.footer("Run `smtp-client send --help` for the flags, the JSON shape and the exit statuses.");
+  CLI::App* send = app.add_subcommand("send", "send one message (smtplib's sendmail())");
   send->add_option("--server", args.server, "HOST[:PORT] to connect to (default localhost)");
   auto* unix_opt = send->add_option("--unix", args.unix_path, "Unix stream socket PATH instead");
   send->get_option("--server")->excludes(unix_opt);
@@ -207,6 +208,11 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     app.exit(e);
+    for (int i = 1; i < argc; ++i) {
+      if (std::string_view(argv[i]) == "--json") {
+        return report_error(true, "UsageError", std::nullopt, e.what(), json::object(), exit_usage);
+      }
+    }
     return exit_usage;
   }
   if (send->parsed()) return run_send(args);

@@ -19,7 +19,7 @@ void check_no_controls(std::string_view text, std::string_view what);
 // A HELO/EHLO/LHLO argument: non-empty, no controls, no space.
 void check_hostname(std::string_view name);
 
-// What smtplib's quoteaddr() does, strictly: "<>" stays "<>" (allowed only when `null_ok`),
+// What smtplib's quoteaddr() does, strictly: "<>" and "" give "<>" (allowed only when `null_ok`),
 // "Name <a@b>" and "a@b" both become "<a@b>". The address inside the brackets must match
 // RFC 5321 section 4.1.2 Path (optional source route, Local-part "@" Domain / address-literal;
 // RFC 6531 UTF-8 allowed) or, when `postmaster_ok`, be "Postmaster" (section 4.1.1.3).
