@@ -31,7 +31,6 @@ from harness.servers.smtp_sink import SmtpSink
 from harness.servers.sockets import DripServer, RefusingPort, SilentServer
 
 
-
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("smtpkit harness")
     group.addoption("--clients", default=",".join(clients.CLIENTS),

@@ -44,13 +44,13 @@ def read_line_before(proc: subprocess.Popen, deadline: float, log: Path | None) 
         while b"\n" not in buffer:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not selector.select(remaining):
-                raise ServerStartError(f"no readiness line within the deadline{_log_tail(log)}")
+                raise ServerStartError(f"no readiness line within the deadline{log_tail(log)}")
             chunk = os.read(fd, 4096)
             if not chunk:
                 proc.wait(timeout=STOP_DEADLINE)
                 raise ServerStartError(
                     f"server exited with status {proc.returncode} before it was ready"
-                    f"{_log_tail(log)}")
+                    f"{log_tail(log)}")
             buffer += chunk
     return buffer.split(b"\n", 1)[0].decode()
 
@@ -70,7 +70,7 @@ def stop(proc: subprocess.Popen) -> int:
     return proc.returncode
 
 
-def _log_tail(log: Path | None, limit: int = 2000) -> str:
+def log_tail(log: Path | None, limit: int = 2000) -> str:
     if log is None or not log.exists():
         return ""
     text = log.read_text(errors="replace")

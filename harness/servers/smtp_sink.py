@@ -91,7 +91,7 @@ class SmtpSink:
             if self.proc.poll() is not None:
                 raise process.ServerStartError(
                     f"smtp-sink exited with status {self.proc.returncode}"
-                    f"{process._log_tail(self.log)}")
+                    f"{process.log_tail(self.log)}")
             if self.unix:
                 if self._connects(socket.AF_UNIX, self.unix_path):
                     return
@@ -103,7 +103,7 @@ class SmtpSink:
                         return
             if time.monotonic() > deadline:
                 raise process.ServerStartError(f"smtp-sink not listening within the deadline"
-                                               f"{process._log_tail(self.log)}")
+                                               f"{process.log_tail(self.log)}")
             time.sleep(PROC_POLL_INTERVAL)
 
     @staticmethod
