@@ -1,4 +1,5 @@
-"""A run summary for people: one row per case, one column per client (outcome, time, result).
+"""A run summary for people: one row per case, one column per client (outcome, time, result),
+then passed/failed/skipped per group and client, and the slowest runs.
 
 Enabled with --job-summary (ci/main.sh passes it); --summary-json PATH also writes the rows as
 JSON. Each row's case is the test name plus its parameters other than the client; the client's
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 _ROWS_KEY = pytest.StashKey[list]()
+SLOWEST = 5  # how many of the slowest runs the summary names
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -38,18 +40,22 @@ def label(item: pytest.Item) -> tuple[str, str]:
 
 
 def setup_item(item: pytest.Item) -> None:
+    """Labels an item for the summary. A test (or the matrix) may set its own ("group", ...)
+    property first, e.g. "refusals/plain"; the default group is the test file's name."""
     case, client = label(item)
     item.user_properties.append(("case", case))
     item.user_properties.append(("client", client))
+    if not any(key == "group" for key, _ in item.user_properties):
+        item.user_properties.append(("group", item.path.stem.removeprefix("test_")))
 
 
 def collect(config: pytest.Config, report: pytest.TestReport) -> None:
     rows = config.stash.setdefault(_ROWS_KEY, [])
     props = dict(report.user_properties)
-    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+    if report.when == "call" or report.outcome != "passed":
         outcome = report.outcome
-        if report.when == "setup" and outcome == "failed":
-            outcome = "error"
+        if report.when != "call" and outcome == "failed":
+            outcome = "error"  # a fixture failed: setup or teardown
         reason = ""
         if outcome == "skipped" and isinstance(report.longrepr, tuple):
             reason = report.longrepr[2].removeprefix("Skipped: ")
@@ -57,6 +63,7 @@ def collect(config: pytest.Config, report: pytest.TestReport) -> None:
             "nodeid": report.nodeid,
             "case": props.get("case", report.nodeid),
             "client": props.get("client", "-"),
+            "group": props.get("group", "-"),
             "outcome": outcome,
             "client_outcome": props.get("client_outcome", ""),
             "seconds": round(report.duration, 3),
@@ -94,12 +101,37 @@ def terminal_summary(terminalreporter, config: pytest.Config) -> None:
             cells.append(f"{cell[:col]:<{col}}")
         bad = any(r["outcome"] in ("failed", "error") for r in per_client.values())
         tr.write_line(f"{case:<{width}}  " + "  ".join(cells), red=bad)
+    tr.write_line("")
+    write_groups(tr, rows, clients)
+    slowest = sorted(rows, key=lambda r: r["seconds"], reverse=True)[:SLOWEST]
+    if slowest:
+        tr.write_line("slowest: " + ", ".join(
+            f"{r['case']} [{r['client']}] {r['seconds']:.2f}s" for r in slowest))
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["outcome"]] = counts.get(r["outcome"], 0) + 1
-    tr.write_line(", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no tests ran")
+    tr.write_line("total: " + (", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+                               or "no tests ran"))
     xml = config.getoption("--junitxml", None) or config.getoption("xmlpath", None)
     if xml:
         tr.write_line(f"JUnit XML: {Path(xml).resolve()}")
     if path:
         tr.write_line(f"summary JSON: {Path(path).resolve()}")
+
+
+def write_groups(tr, rows: list[dict], clients: list[str]) -> None:
+    """Per group and client: passed / failed / skipped, so a broken area stands out."""
+    groups = sorted({r["group"] for r in rows})
+    width = max([len(g) for g in groups] + [5])
+    tr.write_line(f"{'group':<{width}}  " + "  ".join(f"{c + ' pass/fail/skip':<22}" for c in clients))
+    for g in groups:
+        cells = []
+        bad = False
+        for c in clients:
+            mine = [r for r in rows if r["group"] == g and r["client"] == c]
+            passed = sum(r["outcome"] == "passed" for r in mine)
+            failed = sum(r["outcome"] in ("failed", "error") for r in mine)
+            skipped = sum(r["outcome"] == "skipped" for r in mine)
+            bad = bad or failed > 0
+            cells.append(f"{f'{passed}/{failed}/{skipped}' if mine else '-':<22}")
+        tr.write_line(f"{g:<{width}}  " + "  ".join(cells), red=bad)

@@ -68,7 +68,7 @@ def test_aiosmtpd_records_exact_bytes_and_transcript(aiosmtpd_smtp, token):
 @pytest.mark.parametrize("verb, command, code", [
     ("mail", b"MAIL FROM:<{addr}>\r\n", 553),
     ("rcpt", b"RCPT TO:<{addr}>\r\n", 452),
-])
+], ids=["mail553", "rcpt452"])
 def test_aiosmtpd_address_tags_choose_the_reply(aiosmtpd_smtp, token, verb, command, code):
     w = Wire.to(aiosmtpd_smtp)
     w.reply()
