@@ -40,8 +40,14 @@ class SocketConnection final : public Connection {
 
   awaitable<std::size_t> read_some(asio::mutable_buffer buf, error_code& ec) override {
     auto token = asio::redirect_error(asio::use_awaitable, ec);
-    if (tls_) co_return co_await tls_->async_read_some(buf, token);
-    co_return co_await sock_.async_read_some(buf, token);
+    if (tls_) {
+      auto n = co_await tls_->async_read_some(buf, token);
+      co_return n;
+    }
+    {
+      auto r = co_await sock_.async_read_some(buf, token);
+      co_return r;
+    }
   }
   awaitable<void> wait_readable(error_code& ec) override {
     if (tls_) co_return;  // TLS may hold decrypted bytes already

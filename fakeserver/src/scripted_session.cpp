@@ -13,7 +13,8 @@ using scenario::visible;
 
 // Bytes of the TLS fatal alert handshake_failure (RFC 8446 section 6), record version TLS 1.2.
 constexpr char tls_alert_handshake_failure[] = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28};
-constexpr std::size_t max_entry_shown = 4096;  // one transcript entry, beyond that: cut
+constexpr std::size_t max_entry_shown = 4096;    // one transcript entry, beyond that: cut
+constexpr std::size_t max_received_shown = 512;  // bytes quoted in a divergence
 
 class Player {
  public:
@@ -55,77 +56,110 @@ class Player {
       case Step::Kind::server_raw:
         out_ += s.bytes;
         co_return true;
-      case Step::Kind::flush:
-        co_return co_await flush();
-      case Step::Kind::drip:
-        if (!co_await flush()) co_return false;
+      case Step::Kind::flush: {
+        auto r = co_await flush();
+        co_return r;
+      }
+      case Step::Kind::drip: {
+        bool ok_ = co_await flush();
+        if (!ok_) co_return false;
+      }
         drip_ = {s.duration, s.count};
         co_return true;
-      case Step::Kind::sleep:
-        if (!co_await flush()) co_return false;
+      case Step::Kind::sleep: {
+        bool ok_ = co_await flush();
+        if (!ok_) co_return false;
+      }
         co_await io_->sleep(s.duration);
         co_return true;
       case Step::Kind::client_line: {
-        if (!co_await flush()) co_return false;
+        {
+          bool ok_ = co_await flush();
+          if (!ok_) co_return false;
+        }
         auto line = co_await read_line(s);
         if (!line) co_return false;
-        if (!ends_with_crlf(*line))
-          co_return diverge(s, *line, "the line ends with a bare LF, not CRLF");
-        if (!s.pattern->matches(strip_eol(*line)))
-          co_return diverge(s, *line, "the line does not match");
+        if (!ends_with_crlf(*line)) {
+          bool r_ = diverge(s, *line, "the line ends with a bare LF, not CRLF");
+          co_return r_;
+        }
+        if (!s.pattern->matches(strip_eol(*line))) {
+          bool r_ = diverge(s, *line, "the line does not match");
+          co_return r_;
+        }
         co_return true;
       }
       case Step::Kind::client_raw: {
-        if (!co_await flush()) co_return false;
+        {
+          bool ok_ = co_await flush();
+          if (!ok_) co_return false;
+        }
         while (io_->in.size() < s.bytes.size()) {
-          if (!co_await fill(s)) co_return false;
+          {
+            bool ok_ = co_await fill(s);
+            if (!ok_) co_return false;
+          }
         }
         auto got = *io_->in.take_bytes(s.bytes.size());
         record('C', got);
-        if (got != s.bytes) co_return diverge(s, got, "the bytes differ");
+        if (got != s.bytes) {
+          bool r_ = diverge(s, got, "the bytes differ");
+          co_return r_;
+        }
         co_return true;
       }
       case Step::Kind::data:
-      case Step::Kind::data_lines:
-        co_return co_await data(s);
-      case Step::Kind::starttls:
-        co_return co_await starttls(s);
-      case Step::Kind::tls_fail:
-        co_return co_await tls_fail(s);
-      case Step::Kind::close:
-        if (!co_await flush()) co_return false;
+      case Step::Kind::data_lines: {
+        auto r = co_await data(s);
+        co_return r;
+      }
+      case Step::Kind::starttls: {
+        auto r = co_await starttls(s);
+        co_return r;
+      }
+      case Step::Kind::tls_fail: {
+        auto r = co_await tls_fail(s);
+        co_return r;
+      }
+      case Step::Kind::close: {
+        bool ok_ = co_await flush();
+        if (!ok_) co_return false;
+      }
         co_await graceful_close();
         ended_ = true;
         co_return true;
-      case Step::Kind::reset:
-        if (!co_await flush()) co_return false;
+      case Step::Kind::reset: {
+        bool ok_ = co_await flush();
+        if (!ok_) co_return false;
+      }
         io_->conn().reset();
         ended_ = true;
         co_return true;
-      case Step::Kind::expect_close:
-        co_return co_await expect_close(s);
+      case Step::Kind::expect_close: {
+        auto r = co_await expect_close(s);
+        co_return r;
+      }
     }
     co_return true;
   }
 
+  // Note for GCC 12: co_await results are bound to locals and co_return takes a local, never an
+  // expression with temporaries; the other forms corrupt the coroutine frame (seen on TLS steps).
   awaitable<bool> flush() {
     if (out_.empty()) co_return true;
     std::string data;
     data.swap(out_);
     record('S', data);
-    if (drip_.chunk == 0) {
-      if (!co_await io_->write(data, limits_.step_timeout)) {
-        co_return diverge(steps_[current_], "", "writing to the client failed: " + io_->last_error);
-      }
-      co_return true;
-    }
     auto drip = drip_;
     drip_ = {};
-    for (std::size_t off = 0; off < data.size(); off += drip.chunk) {
+    std::size_t chunk = drip.chunk == 0 ? data.size() : drip.chunk;
+    for (std::size_t off = 0; off < data.size(); off += chunk) {
       if (off) co_await io_->sleep(drip.delay);
-      auto piece = std::string_view(data).substr(off, drip.chunk);
-      if (!co_await io_->write(piece, limits_.step_timeout)) {
-        co_return diverge(steps_[current_], "", "writing to the client failed: " + io_->last_error);
+      auto piece = std::string_view(data).substr(off, chunk);
+      bool written = co_await io_->write(piece, limits_.step_timeout);
+      if (!written) {
+        bool r = diverge(steps_[current_], "", "writing to the client failed: " + io_->last_error);
+        co_return r;
       }
     }
     co_return true;
@@ -137,14 +171,20 @@ class Player {
     switch (st) {
       case Io::Status::ok:
         co_return true;
-      case Io::Status::eof:
-        co_return diverge(s, io_->in.pending(), "the client closed the connection");
-      case Io::Status::timeout:
-        co_return diverge(s, io_->in.pending(),
+      case Io::Status::eof: {
+        bool r_ = diverge(s, io_->in.pending(), "the client closed the connection");
+        co_return r_;
+      }
+      case Io::Status::timeout: {
+        bool r_ = diverge(s, io_->in.pending(),
                           "timed out after " + std::to_string(limits_.step_timeout.count()) +
                               " ms waiting for the client");
-      case Io::Status::error:
-        co_return diverge(s, io_->in.pending(), "reading failed: " + io_->last_error);
+        co_return r_;
+      }
+      case Io::Status::error: {
+        bool r_ = diverge(s, io_->in.pending(), "reading failed: " + io_->last_error);
+        co_return r_;
+      }
     }
     co_return false;
   }
@@ -156,7 +196,10 @@ class Player {
                 "no line end within " + std::to_string(limits_.max_line) + " bytes");
         co_return std::nullopt;
       }
-      if (!co_await fill(s)) co_return std::nullopt;
+      {
+        bool ok_ = co_await fill(s);
+        if (!ok_) co_return std::nullopt;
+      }
     }
     if (io_->in.overlong()) {
       diverge(s, io_->in.pending().substr(0, 256) + "...",
@@ -169,7 +212,10 @@ class Player {
   }
 
   awaitable<bool> data(const Step& s) {
-    if (!co_await flush()) co_return false;
+    {
+      bool ok_ = co_await flush();
+      if (!ok_) co_return false;
+    }
     DotUnstuffer body;
     std::size_t index = 0;
     bool ended = false;
@@ -183,14 +229,20 @@ class Player {
       }
       body.feed(*line);
       if (body.message().size() > limits_.max_message) {
-        co_return diverge(s, "", "message larger than " + std::to_string(limits_.max_message));
+        {
+          bool r_ = diverge(s, "", "message larger than " + std::to_string(limits_.max_message));
+          co_return r_;
+        }
       }
       if (!s.content.empty()) {
         auto content = strip_eol(unstuff(*line));
         if (index >= s.content.size()) {
-          co_return diverge(s, *line,
-                            "message line " + std::to_string(index + 1) + " is beyond the " +
-                                std::to_string(s.content.size()) + " expected");
+          {
+            bool r_ = diverge(s, *line,
+                              "message line " + std::to_string(index + 1) + " is beyond the " +
+                                  std::to_string(s.content.size()) + " expected");
+            co_return r_;
+          }
         }
         if (!s.content[index].matches(content)) {
           const auto& w = s.content_where[index];
@@ -219,27 +271,43 @@ class Player {
   }
 
   awaitable<bool> starttls(const Step& s) {
-    if (!co_await flush()) co_return false;
-    if (!env_.tls) co_return diverge(s, "", "no certificate configured (--cert/--key)");
+    bool flushed = co_await flush();
+    if (!flushed) co_return false;
+    if (!env_.tls) {
+      bool r = diverge(s, "", "no certificate configured (--cert/--key)");
+      co_return r;
+    }
     if (!io_->in.empty()) {
       // RFC 3207 section 4.2: nothing may follow STARTTLS before the handshake.
-      co_return diverge(s, io_->in.pending(),
-                        "the client sent bytes after STARTTLS, before the TLS handshake");
+      bool r = diverge(s, io_->in.pending(),
+                       "the client sent bytes after STARTTLS, before the TLS handshake");
+      co_return r;
     }
-    if (!co_await io_->handshake(*env_.tls, limits_.step_timeout)) {
-      co_return diverge(s, "", "TLS handshake failed: " + io_->last_error);
+    bool done = co_await io_->handshake(*env_.tls, limits_.step_timeout);
+    if (!done) {
+      bool r = diverge(s, "", "TLS handshake failed: " + io_->last_error);
+      co_return r;
     }
     record('S', "<TLS handshake done>");
     co_return true;
   }
 
   awaitable<bool> tls_fail(const Step& s) {
-    if (!co_await flush()) co_return false;
-    if (io_->in.empty() && !co_await fill(s)) co_return false;
+    {
+      bool ok_ = co_await flush();
+      if (!ok_) co_return false;
+    }
+    if (io_->in.empty()) {
+      bool ok_ = co_await fill(s);
+      if (!ok_) co_return false;
+    }
     std::string hello = io_->in.take_all();
     record('C', hello.substr(0, 16) + (hello.size() > 16 ? "..." : ""));
     if (static_cast<unsigned char>(hello[0]) != 0x16) {
-      co_return diverge(s, hello.substr(0, 64), "expected a TLS ClientHello (first byte 0x16)");
+      {
+        bool r_ = diverge(s, hello.substr(0, 64), "expected a TLS ClientHello (first byte 0x16)");
+        co_return r_;
+      }
     }
     if (s.mode == "alert") {
       co_await io_->write(
@@ -256,9 +324,15 @@ class Player {
   }
 
   awaitable<bool> expect_close(const Step& s) {
-    if (!co_await flush()) co_return false;
+    {
+      bool ok_ = co_await flush();
+      if (!ok_) co_return false;
+    }
     if (!io_->in.empty()) {
-      co_return diverge(s, io_->in.pending(), "the client sent bytes instead of closing");
+      {
+        bool r_ = diverge(s, io_->in.pending(), "the client sent bytes instead of closing");
+        co_return r_;
+      }
     }
     auto st = co_await io_->fill(limits_.step_timeout);
     if (st == Io::Status::eof || st == Io::Status::error) {
@@ -268,11 +342,17 @@ class Player {
       co_return true;
     }
     if (st == Io::Status::timeout) {
-      co_return diverge(s, io_->in.pending(),
-                        "the client did not close within " +
-                            std::to_string(limits_.step_timeout.count()) + " ms");
+      {
+        bool r_ = diverge(s, io_->in.pending(),
+                          "the client did not close within " +
+                              std::to_string(limits_.step_timeout.count()) + " ms");
+        co_return r_;
+      }
     }
-    co_return diverge(s, io_->in.pending(), "the client sent bytes instead of closing");
+    {
+      bool r_ = diverge(s, io_->in.pending(), "the client sent bytes instead of closing");
+      co_return r_;
+    }
   }
 
   // FIN now; reading until the client closes too (closing with unread bytes would send an RST)
@@ -287,7 +367,11 @@ class Player {
     if (report_.divergence) return false;
     std::string where = s.where.str();
     if (s.synthetic) where += " (inserted by transport " + report_.transport + ")";
-    report_.divergence = Divergence{current_, where, s.text, visible(received), reason};
+    std::string shown = visible(received.substr(0, max_received_shown));
+    if (received.size() > max_received_shown) {
+      shown += "...(" + std::to_string(received.size()) + " bytes)";
+    }
+    report_.divergence = Divergence{current_, where, s.text, std::move(shown), reason};
     report_.steps[current_].status = "diverged";
     return false;
   }

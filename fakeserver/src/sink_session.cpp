@@ -50,7 +50,10 @@ class Sink {
           report_.error = "line too long";
           break;
         }
-        if (!co_await flush()) break;
+        {
+          bool ok_ = co_await flush();
+          if (!ok_) break;
+        }
         auto st = co_await io_->fill(opts_.limits.step_timeout * 30);
         if (st != Io::Status::ok) {
           if (st == Io::Status::timeout) report_.error = "idle timeout";
@@ -60,7 +63,10 @@ class Sink {
         continue;
       }
       auto line = *io_->in.take_line();
-      if (!co_await command(strip_eol(line))) break;
+      {
+        bool ok_ = co_await command(strip_eol(line));
+        if (!ok_) break;
+      }
     }
     co_await flush();
     io_->conn().shutdown_send();
@@ -121,9 +127,15 @@ class Sink {
         co_return true;
       }
       out_ += format_reply(354, "End data with <CR><LF>.<CR><LF>");
-      co_return co_await data();
+      {
+        auto r = co_await data();
+        co_return r;
+      }
     } else if (verb == "BDAT") {
-      co_return co_await bdat(line);
+      {
+        auto r = co_await bdat(line);
+        co_return r;
+      }
     } else if (verb == "RSET") {
       reset_transaction();
       out_ += format_reply(250, "2.0.0 Ok");
@@ -140,9 +152,13 @@ class Sink {
       quit_ = true;
     } else if (verb == "STARTTLS" && env_.tls && !io_->conn().tls()) {
       out_ += format_reply(220, "2.0.0 Ready to start TLS");
-      if (!co_await flush()) co_return false;
+      {
+        bool ok_ = co_await flush();
+        if (!ok_) co_return false;
+      }
       io_->in.take_all();  // RFC 3207 4.2: discard anything sent before the handshake
-      if (!co_await io_->handshake(*env_.tls, opts_.limits.step_timeout)) {
+      bool shook = co_await io_->handshake(*env_.tls, opts_.limits.step_timeout);
+      if (!shook) {
         report_.error = "TLS handshake failed: " + io_->last_error;
         co_return false;
       }
@@ -163,8 +179,12 @@ class Sink {
           body.feed(*piece);
           continue;
         }
-        if (!co_await flush()) co_return false;
-        if (co_await io_->fill(opts_.limits.step_timeout * 30) != Io::Status::ok) {
+        {
+          bool ok_ = co_await flush();
+          if (!ok_) co_return false;
+        }
+        auto st_ = co_await io_->fill(opts_.limits.step_timeout * 30);
+        if (st_ != Io::Status::ok) {
           report_.error = "connection ended in DATA";
           co_return false;
         }
@@ -200,8 +220,12 @@ class Sink {
     std::size_t need = size;
     while (need > 0) {
       if (io_->in.empty()) {
-        if (!co_await flush()) co_return false;
-        if (co_await io_->fill(opts_.limits.step_timeout * 30) != Io::Status::ok) {
+        {
+          bool ok_ = co_await flush();
+          if (!ok_) co_return false;
+        }
+        auto st_ = co_await io_->fill(opts_.limits.step_timeout * 30);
+        if (st_ != Io::Status::ok) {
           report_.error = "connection ended in BDAT";
           co_return false;
         }

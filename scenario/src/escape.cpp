@@ -21,7 +21,7 @@ bool unescape(std::string_view text, std::string& out, std::string& error) {
       continue;
     }
     if (i + 1 >= text.size()) {
-      error = "column " + std::to_string(i + 1) + ": lone backslash at end of line (write \\\\)";
+      error = "lone backslash at the end of '" + std::string(text) + "' (write \\\\)";
       return false;
     }
     char e = text[++i];
@@ -48,7 +48,7 @@ bool unescape(std::string_view text, std::string& out, std::string& error) {
         int hi = i + 1 < text.size() ? hex_value(text[i + 1]) : -1;
         int lo = i + 2 < text.size() ? hex_value(text[i + 2]) : -1;
         if (hi < 0 || lo < 0) {
-          error = "column " + std::to_string(i) + ": \\x needs two hex digits";
+          error = "\\x needs two hex digits in '" + std::string(text) + "'";
           return false;
         }
         out.push_back(static_cast<char>(hi * 16 + lo));
@@ -56,8 +56,8 @@ bool unescape(std::string_view text, std::string& out, std::string& error) {
         break;
       }
       default:
-        error = "column " + std::to_string(i) + ": unknown escape \\" + std::string(1, e) +
-                " (expected \\r \\n \\t \\0 \\\\ \\* or \\xNN)";
+        error = "unknown escape \\" + std::string(1, e) + " in '" + std::string(text) +
+                "' (expected \\r \\n \\t \\0 \\\\ \\* or \\xNN)";
         return false;
     }
   }

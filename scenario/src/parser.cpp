@@ -235,7 +235,7 @@ class Parser {
       if (s.bytes.empty()) fail(where, "a raw line needs at least one byte");
     } else {
       s.kind = side == 'S' ? Step::Kind::server_line : Step::Kind::client_line;
-      s.pattern = LinePattern::parse(body, side == 'S', error);
+      s.pattern = LinePattern::parse(body, side == 'S', error, side == 'C');
       if (!s.pattern) fail(where, error);
     }
     push(std::move(s));

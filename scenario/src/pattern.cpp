@@ -44,10 +44,34 @@ bool code_matches(std::string_view code, std::string_view line) {
 
 }  // namespace
 
+std::size_t command_head(std::string_view line) {
+  auto space = line.find(' ');
+  if (space == std::string_view::npos) return line.size();
+  auto next_end = line.find(' ', space + 1);
+  auto word = line.substr(space + 1, next_end == std::string_view::npos ? line.npos
+                                                                      : next_end - space - 1);
+  auto colon = word.find(':');
+  return colon == std::string_view::npos ? space : space + 1 + colon + 1;
+}
+
+namespace {
+
+std::string upper_head(std::string_view line) {
+  std::string out(line);
+  auto n = command_head(line);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (out[i] >= 'a' && out[i] <= 'z') out[i] = static_cast<char>(out[i] - 'a' + 'A');
+  }
+  return out;
+}
+
+}  // namespace
+
 std::optional<LinePattern> LinePattern::parse(std::string_view text, bool reply_codes,
-                                              std::string& error) {
+                                              std::string& error, bool command) {
   LinePattern p;
   p.source_ = std::string(text);
+  p.command_ = command;
   if (text.starts_with("~ ") || text == "~") {
     std::string expr(text.size() > 2 ? text.substr(2) : std::string_view{});
     try {
@@ -91,6 +115,7 @@ std::optional<LinePattern> LinePattern::parse(std::string_view text, bool reply_
   } else {
     p.kind_ = Kind::glob;
   }
+  if (command) p.pieces_.front() = upper_head(p.pieces_.front());
   return p;
 }
 
@@ -121,6 +146,12 @@ bool LinePattern::glob_match(std::string_view line) const {
 }
 
 bool LinePattern::matches(std::string_view line) const {
+  if (command_) {
+    std::string canon = upper_head(line);
+    LinePattern plain = *this;
+    plain.command_ = false;
+    return plain.matches(canon);
+  }
   if (kind_ == Kind::regex) {
     return std::regex_match(line.begin(), line.end(), *regex_);
   }

@@ -95,3 +95,22 @@ TEST(Visible, ControlsAreShownAndRoundTrip) {
   ASSERT_TRUE(smtp::scenario::unescape(shown, back, error)) << error;
   EXPECT_EQ(back, bytes);
 }
+
+TEST(Pattern, CommandVerbAndMailRcptKeywordsIgnoreCase) {
+  std::string error;
+  auto mail = *LinePattern::parse("MAIL FROM:<Alice@example.org>*", false, error, true);
+  EXPECT_TRUE(mail.matches("mail FROM:<Alice@example.org> SIZE=10"));
+  EXPECT_TRUE(mail.matches("Mail from:<Alice@example.org>"));
+  EXPECT_FALSE(mail.matches("mail from:<alice@example.org>"));  // local part stays exact
+  EXPECT_EQ(mail.source(), "MAIL FROM:<Alice@example.org>*");
+  auto ehlo = *LinePattern::parse("EHLO *", false, error, true);
+  EXPECT_TRUE(ehlo.matches("ehlo [127.0.0.1]"));
+  auto quit = *LinePattern::parse("QUIT", false, error, true);
+  EXPECT_TRUE(quit.matches("quit"));
+  EXPECT_EQ(quit.literal(), "QUIT");  // sent as written
+  auto re = *LinePattern::parse("~ RCPT TO:<[a-z]+@example.org>", false, error, true);
+  EXPECT_TRUE(re.matches("rcpt to:<bob@example.org>"));
+  EXPECT_EQ(smtp::scenario::command_head("MAIL FROM:<a@b> SIZE=1"), 10u);
+  EXPECT_EQ(smtp::scenario::command_head("EHLO x"), 4u);
+  EXPECT_EQ(smtp::scenario::command_head("NOOP"), 4u);
+}

@@ -22,8 +22,11 @@ class LinePattern {
   // Parses the text after the prefix. `reply_codes` enables a leading code class on server lines:
   // `2xx`, `250|251`, `4xx|5xx` followed by space, `-` or end of line. Returns nullopt and sets
   // `error` when the text is not a valid pattern.
+  //
+  // `command` marks a client line: the command verb and a MAIL/RCPT keyword ("MAIL FROM:",
+  // "rcpt to:") match without regard to case (RFC 5321 section 2.4); all else is exact.
   static std::optional<LinePattern> parse(std::string_view text, bool reply_codes,
-                                          std::string& error);
+                                          std::string& error, bool command = false);
   // A pattern that matches exactly `bytes` (used for lines inserted by a transport).
   static LinePattern exact_bytes(std::string bytes);
 
@@ -47,6 +50,11 @@ class LinePattern {
   std::vector<std::string> codes_;
   std::vector<std::string> pieces_;  // glob: literal pieces between wildcards
   std::shared_ptr<const std::regex> regex_;
+  bool command_ = false;
 };
+
+// Length of a command line's case-insensitive head: the verb, plus the next word up to and
+// including its ':' when it has one ("MAIL FROM:", "RCPT TO:").
+std::size_t command_head(std::string_view line);
 
 }  // namespace smtp::scenario
