@@ -14,4 +14,4 @@ ctest --preset "$preset"
 echo "== process tests (pytest)"
 export SMTPKIT_BUILD_DIR="$PWD/build/$preset"
 mkdir -p out
-/usr/bin/python3 -m pytest -p harness.plugin -n "${PYTEST_WORKERS:-auto}" --junitxml=out/pytest-junit.xml --require-smtp-client
+/usr/bin/python3 -m pytest -n "${PYTEST_WORKERS:-auto}" --junitxml=out/pytest-junit.xml --require-smtp-client
