@@ -193,7 +193,8 @@ int main(int argc, char** argv) {
   send->add_option("--mail-option", args.mail_options, "ESMTP MAIL parameter (repeatable)");
   send->add_option("--rcpt-option", args.rcpt_options, "ESMTP RCPT parameter (repeatable)");
   send->add_option("--local-hostname", args.local_hostname, "name for EHLO/HELO/LHLO");
-  send->add_option("--timeout", args.timeout, "SECONDS allowed per connect, write and reply")
+  send->add_option("--timeout", args.timeout,
+                   "SECONDS allowed per connect, write and reply (0 or absent: no limit)")
       ->check(CLI::NonNegativeNumber);
   send->add_option("--debug", args.debug, "LEVEL: 1 smtplib-style send:/reply: lines, 2 with times")
       ->check(CLI::Range(0, 2));
