@@ -233,6 +233,9 @@ RefusedRecipients SMTP::send_message(std::string_view msg, std::optional<std::st
                                      std::optional<std::vector<std::string>> to_addrs,
                                      const Options& mail_options, const Options& rcpt_options) {
   MessageEnvelope env = envelope_from_message(msg);
+  if (!from_addr && env.from.empty()) {
+    throw std::invalid_argument("message has no Sender or From address (pass from_addr)");
+  }
   const std::string from = from_addr ? *from_addr : env.from;
   const std::vector<std::string> to = to_addrs ? *to_addrs : env.to;
   return sendmail(from, to, env.message, mail_options, rcpt_options);

@@ -198,12 +198,10 @@ void check_no_controls(std::string_view text, std::string_view what) {
 }
 
 std::string line(std::string_view verb, std::string_view args) {
-  if (verb.empty()) refuse("empty command verb", verb);
-  for (char c : verb) {
-    if (!is_alpha(c) && !is_digit(c) && c != '-') {
-      refuse("a command verb is letters, digits and '-'", verb);
-    }
-  }
+  // smtplib's docmd() lets callers pass a whole command as `cmd` ("MAIL FROM:<a@b>"), so the
+  // verb is only required to be non-empty, start with a letter and hold no control.
+  if (verb.empty() || !is_alpha(verb[0])) refuse("a command must start with a letter", verb);
+  check_no_controls(verb, "command");
   check_no_controls(args, "command argument");
   std::string out(verb);
   if (!args.empty()) {

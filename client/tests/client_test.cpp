@@ -302,6 +302,34 @@ TEST(SMTP, send_message_with_explicit_envelope) {
   EXPECT_EQ(s.server->written.find("rcpt TO:<b@example.com>"), std::string::npos);
 }
 
+TEST(SMTP, send_message_without_from_is_refused_before_sending) {
+  Session s({"220 mx\r\n"});
+  EXPECT_THROW(s.client->send_message("To: b@example.com\n\nx\n"), std::invalid_argument);
+  EXPECT_THROW(s.client->send_message("Resent-Date: x\nResent-Date: y\nFrom: a@example.com\n\n"),
+               std::invalid_argument);
+  EXPECT_EQ(s.server->written, "");
+}
+
+TEST(SMTP, send_message_uses_the_resent_block) {
+  Session s(
+      {"220 mx\r\n", "250 mx\r\n", "250 ok\r\n", "250 ok\r\n", "354 go\r\n", "250 queued\r\n"});
+  s.client->send_message(
+      "From: orig@example.com\nTo: orig-to@example.com\nResent-Date: today\n"
+      "Resent-From: fwd@example.com\nResent-To: new@example.com\nResent-Bcc: \n\nbody\n");
+  EXPECT_EQ(
+      visible(s.server->written),
+      visible("ehlo me.example\r\nmail FROM:<fwd@example.com>\r\nrcpt TO:<new@example.com>\r\n"
+              "data\r\nFrom: orig@example.com\r\nTo: orig-to@example.com\r\n"
+              "Resent-Date: today\r\nResent-From: fwd@example.com\r\n"
+              "Resent-To: new@example.com\r\n\r\nbody\r\n.\r\n"));
+}
+
+TEST(SMTP, docmd_accepts_a_whole_command_as_smtplib) {
+  Session s({"220 mx\r\n", "250 ok\r\n"});
+  EXPECT_EQ(s.client->docmd("MAIL FROM:<a@example.com>").code, 250);
+  EXPECT_EQ(s.server->written, "MAIL FROM:<a@example.com>\r\n");
+}
+
 TEST(LMTP, sendmail_reports_per_recipient_replies) {
   Session s({"220 lmtp\r\n", "250-lmtp\r\n250 PIPELINING\r\n", "250 ok\r\n", "250 ok\r\n",
              "250 ok\r\n", "354 go\r\n", "250 a ok\r\n", "452 b full\r\n"},

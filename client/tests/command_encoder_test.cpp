@@ -29,7 +29,10 @@ TEST(CommandEncoder, refuses_controls_in_arguments) {
 
 TEST(CommandEncoder, refuses_bad_verbs) {
   EXPECT_THROW(command::line(""), std::invalid_argument);
-  EXPECT_THROW(command::line("no op"), std::invalid_argument);
+  EXPECT_THROW(command::line(" noop"), std::invalid_argument);
+  EXPECT_THROW(command::line("1noop"), std::invalid_argument);
+  // A whole command in `cmd`, as smtplib users write docmd("MAIL FROM:<a@b>").
+  EXPECT_EQ(command::line("MAIL FROM:<a@b.example>"), "MAIL FROM:<a@b.example>\r\n");
   EXPECT_THROW(command::line("noop\r\nrset"), std::invalid_argument);
 }
 

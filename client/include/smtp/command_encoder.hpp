@@ -9,8 +9,8 @@
 
 namespace smtp::command {
 
-// "verb args\r\n" (or "verb\r\n" when args is empty, as smtplib's putcmd). The verb must be
-// letters, digits or '-'; args may not contain CR, LF, NUL or any other control (HT, DEL included).
+// "verb args\r\n" (or "verb\r\n" when args is empty, as smtplib's putcmd). The verb must start
+// with a letter; neither may contain CR, LF, NUL or any other control (HT, DEL included).
 std::string line(std::string_view verb, std::string_view args = {});
 
 // Refuses controls in text that becomes part of a command. `what` names the argument in the error.
