@@ -10,9 +10,9 @@ packages=(
   libboost1.81-dev libssl-dev openssl ca-certificates
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev
-  # tests: pytest and the real third-party peers (aiosmtpd, Postfix's smtp-sink, swaks)
+  # tests: pytest and the real third-party peers (aiosmtpd, Postfix's smtp-sink, swaks + its TLS)
   python3 python3-pytest python3-pytest-xdist python3-trustme python3-aiosmtpd
-  postfix swaks
+  postfix swaks libnet-ssleay-perl libio-socket-ssl-perl
   gsasl  # GNU SASL server for the SASL mechanisms' interop tests (client/sasl)
 )
 
