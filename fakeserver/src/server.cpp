@@ -45,6 +45,8 @@ struct Server::Impl {
   std::uint64_t accepted = 0;
   std::size_t open_sessions = 0;
   bool stopping = false;
+  std::unique_ptr<asio::steady_timer> grace_timer;
+  static constexpr std::chrono::milliseconds stop_grace{1000};  // sessions may finish on stop
 
   mutable std::mutex mutex;  // guards totals and reports (read from other threads)
   Summary totals;
@@ -183,6 +185,7 @@ struct Server::Impl {
     if (drain && !stopping) co_await conn->drain(options.limits.close_drain);
     conn->conn().close();
     --open_sessions;
+    if (stopping && open_sessions == 0) io.stop();
   }
 
   void finish(SessionReport report) {
@@ -199,12 +202,22 @@ struct Server::Impl {
     if (done) shutdown();
   }
 
+  // Stop accepting; sessions in flight get a short grace period to end (and be counted), so a
+  // stop right after a client's last byte does not lose its report.
   void shutdown() {
+    if (stopping) return;
     stopping = true;
     error_code ec;
     for (auto& a : tcp_acceptors) a->close(ec);
     for (auto& a : unix_acceptors) a->close(ec);
-    io.stop();
+    if (open_sessions == 0) {
+      io.stop();
+      return;
+    }
+    grace_timer = std::make_unique<asio::steady_timer>(io, stop_grace);
+    grace_timer->async_wait([this](error_code e) {
+      if (!e) io.stop();
+    });
   }
 };
 

@@ -40,6 +40,7 @@ class FakeServer:
         self.skipped: list[dict] = []
         self.sessions: list[dict] = []
         self.exit_event: dict | None = None
+        self._eof = False
         while True:
             ev = self._next(deadline=time.monotonic() + 30)
             if ev is None:
@@ -72,6 +73,7 @@ class FakeServer:
         except queue.Empty:
             raise TimeoutError("no line from smtp-fakeserver in time") from None
         if line is None:
+            self._eof = True
             return None
         return json.loads(line)
 
@@ -96,12 +98,13 @@ class FakeServer:
     def wait(self, timeout: float = 30) -> int:
         """Waits for exit (after --sessions/--time-limit), collecting the remaining lines."""
         rc = self.proc.wait(timeout=timeout)
-        while True:
+        while not self._eof:
             try:
                 line = self.lines.get(timeout=5)
             except queue.Empty:
                 break
             if line is None:
+                self._eof = True
                 break
             ev = json.loads(line)
             if ev["event"] == "session":
