@@ -330,6 +330,64 @@ TEST(SMTP, docmd_accepts_a_whole_command_as_smtplib) {
   EXPECT_EQ(s.server->written, "MAIL FROM:<a@example.com>\r\n");
 }
 
+TEST(SMTP, failed_ehlo_is_not_retried_as_smtplib) {
+  // smtplib sets ehlo_resp even for a refusal, so ehlo_or_helo_if_needed() does nothing later.
+  Session s({"220 mx\r\n", "502 no\r\n"});
+  EXPECT_EQ(s.client->ehlo().code, 502);
+  EXPECT_EQ(s.client->ehlo_resp(), "no");
+  EXPECT_FALSE(s.client->does_esmtp());
+  s.client->ehlo_or_helo_if_needed();
+  EXPECT_EQ(s.server->written, "ehlo me.example\r\n");
+}
+
+TEST(SMTP, helo_fallback_means_no_extensions) {
+  Session s({"220 mx\r\n", "500 what\r\n", "250 hi\r\n"});
+  s.client->ehlo_or_helo_if_needed();
+  EXPECT_FALSE(s.client->has_extn("size"));
+  EXPECT_FALSE(s.client->does_esmtp());
+  EXPECT_EQ(s.client->helo_resp(), "hi");
+}
+
+TEST(SMTP, sendmail_with_no_recipients_raises_recipients_refused_after_rset) {
+  Session s({"220 mx\r\n", "250 mx\r\n", "250 ok\r\n", "250 reset\r\n"});
+  try {
+    s.client->sendmail("a@example.com", {}, "x");
+    FAIL();
+  } catch (const SMTPRecipientsRefused& e) {
+    EXPECT_TRUE(e.recipients.empty());
+  }
+  EXPECT_EQ(s.server->written, "ehlo me.example\r\nmail FROM:<a@example.com>\r\nrset\r\n");
+}
+
+TEST(SMTP, sender_refused_then_server_gone_during_rset_still_reports_sender_refused) {
+  Session s({"220 mx\r\n", "250 mx\r\n", "550 5.7.1 go away\r\n"});
+  try {
+    s.client->sendmail("a@example.com", {"b@example.com"}, "x");
+    FAIL();
+  } catch (const SMTPSenderRefused& e) {
+    EXPECT_EQ(e.smtp_code, 550);
+    EXPECT_EQ(e.sender, "a@example.com");
+  }
+  EXPECT_FALSE(s.client->connected());
+}
+
+TEST(SMTP, after_close_methods_raise_disconnected) {
+  Session s({"220 mx\r\n", "250 mx\r\n"});
+  s.client->ehlo();
+  s.client->close();
+  EXPECT_THROW(s.client->sendmail("a@example.com", {"b@example.com"}, "x"), SMTPServerDisconnected);
+}
+
+TEST(SMTP, reconnect_forgets_the_previous_hello) {
+  Session s({"220 mx\r\n", "250-mx\r\n250 SIZE 9\r\n"});
+  s.client->ehlo();
+  auto second = std::make_shared<FakeServer>();
+  second->to_client = {"220 other\r\n"};
+  s.client->connect(std::make_unique<FakeTransport>(second));
+  EXPECT_FALSE(s.client->ehlo_resp());
+  EXPECT_FALSE(s.client->has_extn("size"));
+}
+
 TEST(LMTP, sendmail_reports_per_recipient_replies) {
   Session s({"220 lmtp\r\n", "250-lmtp\r\n250 PIPELINING\r\n", "250 ok\r\n", "250 ok\r\n",
              "250 ok\r\n", "354 go\r\n", "250 a ok\r\n", "452 b full\r\n"},
