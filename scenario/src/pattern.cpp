@@ -48,8 +48,8 @@ std::size_t command_head(std::string_view line) {
   auto space = line.find(' ');
   if (space == std::string_view::npos) return line.size();
   auto next_end = line.find(' ', space + 1);
-  auto word = line.substr(space + 1, next_end == std::string_view::npos ? line.npos
-                                                                      : next_end - space - 1);
+  auto word =
+      line.substr(space + 1, next_end == std::string_view::npos ? line.npos : next_end - space - 1);
   auto colon = word.find(':');
   return colon == std::string_view::npos ? space : space + 1 + colon + 1;
 }
