@@ -330,6 +330,21 @@ TEST(SMTP, docmd_accepts_a_whole_command_as_smtplib) {
   EXPECT_EQ(s.server->written, "MAIL FROM:<a@example.com>\r\n");
 }
 
+TEST(SMTP, byte_messages_are_sent_like_text) {
+  Session s({"220 mx\r\n", "250 mx\r\n", "250 ok\r\n", "250 ok\r\n", "354 go\r\n", "250 queued\r\n",
+             "354 go\r\n", "250 queued\r\n"});
+  const std::string text = "a\n.b\rc";
+  std::vector<std::byte> bytes;
+  for (char c : text) bytes.push_back(static_cast<std::byte>(c));
+  s.client->sendmail("a@example.com", {"b@example.com"}, std::span<const std::byte>(bytes));
+  s.client->data(std::span<const std::byte>(bytes));
+  const std::string wire = "a\r\n..b\r\nc\r\n.\r\n";
+  EXPECT_EQ(visible(s.server->written),
+            visible("ehlo me.example\r\nmail FROM:<a@example.com>\r\nrcpt TO:<b@example.com>\r\n"
+                    "data\r\n" +
+                    wire + "data\r\n" + wire));
+}
+
 TEST(SMTP, failed_ehlo_is_not_retried_as_smtplib) {
   // smtplib sets ehlo_resp even for a refusal, so ehlo_or_helo_if_needed() does nothing later.
   Session s({"220 mx\r\n", "502 no\r\n"});

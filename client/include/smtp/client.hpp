@@ -2,6 +2,7 @@
 // Differences are listed in client/README.md ("Differences from smtplib").
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <span>
@@ -69,10 +70,17 @@ class SMTP {
   // DATA, then the message (normalised to CRLF, dot-stuffed, terminated). For LMTP the first of
   // the per-recipient replies; data_replies() has them all.
   Reply data(std::string_view msg);
+  Reply data(std::span<const std::byte> msg) { return data(as_chars(msg)); }
 
   RefusedRecipients sendmail(std::string_view from_addr, const std::vector<std::string>& to_addrs,
                              std::string_view msg, const Options& mail_options = {},
                              const Options& rcpt_options = {});
+  // Byte-like messages are treated exactly as text (smtplib treats str and bytes alike).
+  RefusedRecipients sendmail(std::string_view from_addr, const std::vector<std::string>& to_addrs,
+                             std::span<const std::byte> msg, const Options& mail_options = {},
+                             const Options& rcpt_options = {}) {
+    return sendmail(from_addr, to_addrs, as_chars(msg), mail_options, rcpt_options);
+  }
   // A raw RFC 5322 message: envelope from its headers unless given; Bcc/Resent-Bcc not sent.
   RefusedRecipients send_message(std::string_view msg,
                                  std::optional<std::string> from_addr = std::nullopt,
@@ -103,6 +111,9 @@ class SMTP {
   Reply connect(std::unique_ptr<Transport> transport);
 
  protected:
+  static std::string_view as_chars(std::span<const std::byte> b) {
+    return {reinterpret_cast<const char*>(b.data()), b.size()};
+  }
   struct no_connect_t {};
   SMTP(no_connect_t, bool lmtp, std::optional<std::string> local_hostname, Timeout timeout);
   virtual int port_default() const { return default_port; }
