@@ -114,30 +114,8 @@ Reply SMTP::docmd(std::string_view cmd, std::string_view args) {
   return a.reply();
 }
 
-namespace {
-// Writes without reading: putcmd(). A tiny algorithm of its own.
-class PutAlgo {
- public:
-  explicit PutAlgo(std::string line) : line_(std::move(line)) {}
-  algo::action resume(const algo::step_result& r) {
-    if (!sent_) {
-      sent_ = true;
-      return algo::action::write(line_);
-    }
-    error_ = r.error;
-    return algo::action::done();
-  }
-  std::exception_ptr error() const { return error_; }
-
- private:
-  std::string line_;
-  bool sent_ = false;
-  std::exception_ptr error_;
-};
-}  // namespace
-
 void SMTP::putcmd(std::string_view cmd, std::string_view args) {
-  PutAlgo a(command::line(cmd, args));
+  algo::WriteAlgo a(command::line(cmd, args));
   driver_.run(a);
 }
 

@@ -324,6 +324,14 @@ TEST(SMTP, send_message_uses_the_resent_block) {
               "Resent-To: new@example.com\r\n\r\nbody\r\n.\r\n"));
 }
 
+TEST(SMTP, putcmd_then_getreply) {
+  Session s({"220 mx\r\n", "250-one\r\n250 two\r\n"});
+  s.client->putcmd("noop");
+  EXPECT_EQ(s.server->written, "noop\r\n");
+  EXPECT_EQ(s.client->getreply(), (Reply{250, "one\ntwo"}));
+  EXPECT_THROW(s.client->putcmd("noop", "a\r\nb"), std::invalid_argument);
+}
+
 TEST(SMTP, docmd_accepts_a_whole_command_as_smtplib) {
   Session s({"220 mx\r\n", "250 ok\r\n"});
   EXPECT_EQ(s.client->docmd("MAIL FROM:<a@example.com>").code, 250);

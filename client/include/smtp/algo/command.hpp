@@ -3,6 +3,7 @@
 
 #include <exception>
 #include <string>
+#include <utility>
 
 #include "smtp/algo/action.hpp"
 
@@ -27,6 +28,26 @@ class CommandAlgo {
   std::string line_;
   bool sent_ = false;
   Reply reply_;
+  std::exception_ptr error_;
+};
+
+// Writes one line and reads nothing: putcmd().
+class WriteAlgo {
+ public:
+  explicit WriteAlgo(std::string line) : line_(std::move(line)) {}
+  action resume(const step_result& r) {
+    if (!sent_) {
+      sent_ = true;
+      return action::write(line_);
+    }
+    error_ = r.error;
+    return action::done();
+  }
+  std::exception_ptr error() const { return error_; }
+
+ private:
+  std::string line_;
+  bool sent_ = false;
   std::exception_ptr error_;
 };
 
