@@ -40,7 +40,8 @@ void SyncDriver::debug(std::string_view line) const {
 }
 
 Deadline SyncDriver::deadline() const {
-  if (!timeout_) return std::nullopt;
+  // Beyond a century the conversion to clock ticks could overflow: treat it as no deadline.
+  if (!timeout_ || timeout_->count() > max_timeout_seconds) return std::nullopt;
   return Clock::now() + std::chrono::duration_cast<Clock::duration>(*timeout_);
 }
 

@@ -324,6 +324,12 @@ TEST(SMTP, send_message_uses_the_resent_block) {
               "Resent-To: new@example.com\r\n\r\nbody\r\n.\r\n"));
 }
 
+TEST(SMTP, huge_timeout_means_no_deadline) {
+  Session s({"220 mx\r\n", "250 ok\r\n"});
+  s.client->set_timeout(std::chrono::duration<double>(1e300));
+  EXPECT_EQ(s.client->noop().code, 250);
+}
+
 TEST(SMTP, putcmd_then_getreply) {
   Session s({"220 mx\r\n", "250-one\r\n250 two\r\n"});
   s.client->putcmd("noop");

@@ -65,7 +65,7 @@ class AsyncDriver {
 
   Watchdog arm() {
     Watchdog w;
-    if (!timeout_) return w;
+    if (!timeout_ || timeout_->count() > max_timeout_seconds) return w;
     w.timer = std::make_unique<boost::asio::steady_timer>(stream_.get_executor());
     w.timer->expires_after(std::chrono::duration_cast<Clock::duration>(*timeout_));
     w.timer->async_wait([fired = w.fired, s = &stream_](boost::system::error_code ec) {

@@ -20,6 +20,8 @@ namespace smtp {
 using DebugSink = std::function<void(std::string_view line)>;
 // Seconds, fractional allowed; nullopt waits forever (smtplib's timeout=None).
 using Timeout = std::optional<std::chrono::duration<double>>;
+// Longer timeouts mean "no deadline" (and cannot overflow the clock).
+inline constexpr double max_timeout_seconds = 3.0e9;
 
 class SyncDriver {
  public:
