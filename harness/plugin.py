@@ -37,6 +37,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="comma-separated clients to run: cpp (smtp-client), smtplib (reference)")
     group.addoption("--require-smtp-client", action="store_true",
                     help="fail instead of skipping when smtp-client is not built (CI main job)")
+    group.addoption("--tag", default="",
+                    help="matrix: run only scenarios with one of these tags (comma-separated)")
+    group.addoption("--transport", default="",
+                    help="matrix: only these transports (comma-separated: plain, unix, starttls, tls)")
+    group.addoption("--category", default="",
+                    help="matrix: only these scenario folders (comma-separated, e.g. refusals,lmtp)")
     summary.add_options(parser)
 
 
@@ -258,6 +264,11 @@ def pytest_configure(config: pytest.Config) -> None:
     _CONFIG = config
     config.addinivalue_line(
         "markers", "mainjob: one of the handful of cases ci/main.sh runs (until the matrix, issue 5)")
+    # The matrix marks each run with its transport and client, so -m works as well as the options.
+    for transport in ("plain", "unix", "starttls", "tls"):
+        config.addinivalue_line("markers", f"transport_{transport}: matrix run over {transport}")
+    for name in ("cpp", "smtplib"):
+        config.addinivalue_line("markers", f"client_{name}: matrix run with the {name} client")
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:

@@ -130,6 +130,7 @@ def run(scenario: dict, listener: dict, context: ssl.SSLContext | None) -> Run:
         smtp.trace = result.trace
         smtp.local = None
         smtp.set_debuglevel(2)
+        smtp._host = address[0]  # what SMTP(host) sets: the name TLS verifies and sends as SNI
         try:
             code, msg = smtp.connect(*address)
         finally:

@@ -1,0 +1,125 @@
+"""The scenario matrix (issue 5): every scenario file with a client section × every transport it
+declares × every client. A run passes when the client ends as the scenario's `expect:` says (or
+`expect-smtplib:` for smtplib, where given) and the fake server's session followed the script
+(not checked for smtplib where it differs on purpose, as scenarios/FORMAT.md says).
+
+Select with --tag, --transport, --category, --clients (see harness/README.md, "The matrix").
+"""
+
+from __future__ import annotations
+
+import ssl
+import time
+
+import pytest
+
+from harness import matrix
+from harness.drivers import smtplib_scenario
+
+
+def _chosen(config, option: str) -> set[str]:
+    value = config.getoption(option) or ""
+    return {v.strip() for v in value.split(",") if v.strip()}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "matrix_case" not in metafunc.fixturenames:
+        return
+    config = metafunc.config
+    reason = matrix.missing_reason()
+    if reason:
+        mark = pytest.mark.skip(reason=reason)
+        metafunc.parametrize("matrix_case", [pytest.param(None, id="not-built", marks=mark)])
+        return
+    clients = [c for c in (config.getoption("--clients") or "").split(",") if c]
+    clients = [c for c in clients if c in matrix.MATRIX_CLIENTS]
+    tags, transports, categories = (_chosen(config, o) for o in ("--tag", "--transport", "--category"))
+    corpus = matrix.corpus()
+    params = []
+    for file, error in sorted(corpus.errors.items()):
+        params.append(pytest.param(("error", file, error), id=f"{file}-parse"))
+    for file, d in sorted(corpus.scenarios.items()):
+        if not matrix.runnable(d):
+            continue
+        if tags and not tags & set(d["tags"]):
+            continue
+        if categories and matrix.category(file) not in categories:
+            continue
+        for transport in d["transports"]:
+            if transports and transport not in transports:
+                continue
+            for client in clients:
+                marks = [getattr(pytest.mark, f"transport_{transport}"),
+                         getattr(pytest.mark, f"client_{client}")]
+                params.append(pytest.param((file, transport, client), marks=marks,
+                                           id=f"{file}-{transport}-{client}"))
+    metafunc.parametrize("matrix_case", params)
+
+
+@pytest.fixture(scope="session")
+def matrix_certs(tmp_path_factory):
+    return matrix.make_certs(tmp_path_factory.mktemp("matrix-certs"))
+
+
+@pytest.fixture(scope="session")
+def matrix_server(tmp_path_factory, matrix_certs):
+    files = [f for f, d in matrix.corpus().scenarios.items() if matrix.runnable(d)]
+    pool = matrix.ServerPool(files, tmp_path_factory.mktemp("matrix-server"),
+                             matrix_certs.cert, matrix_certs.key)
+    yield pool
+    pool.stop()
+
+
+@pytest.fixture(scope="session")
+def smtplib_context(matrix_certs):
+    return ssl.create_default_context(cafile=str(matrix_certs.ca))
+
+
+def test_scenario(matrix_case, matrix_server, matrix_certs, smtplib_context, request):
+    if matrix_case[0] == "error":
+        pytest.fail(f"scenario does not parse: {matrix_case[2]}")
+    file, transport, client = matrix_case
+    d = matrix.corpus().scenarios[file]
+    props = request.node.user_properties
+    props += [("case", file), ("client", client), ("group", f"{matrix.category(file)}/{transport}"),
+              ("scenario", file), ("transport", transport)]
+    listener = matrix_server.listener(file, transport)
+    if listener is None:
+        why = matrix_server.skipped.get((file, transport), "no listener")
+        pytest.fail(f"the fake server has no {transport} listener for {file}: {why}")
+
+    started = time.monotonic()
+    if client == "cpp":
+        run = matrix.run_cpp(file, listener, matrix_certs.ca)
+        outcome, local, trace = run.outcome, run.local, run.trace
+    else:
+        r = smtplib_scenario.run(d, listener, smtplib_context)
+        outcome, local, trace = r.outcome, r.local, r.trace
+    seconds = time.monotonic() - started
+    props += [("client_outcome", matrix.describe(outcome)[:60]), ("client_seconds", round(seconds, 3))]
+    if "unsupported" in outcome:
+        pytest.skip(outcome["unsupported"])
+
+    section = d["client"]
+    differs = client == "smtplib" and section["expect_smtplib"] is not None
+    expect = section["expect_smtplib"] if differs else section["expect"]
+    problems = matrix.compare(expect, outcome)
+    # Always claim the session (Unix listeners are matched in arrival order).
+    report = matrix_server.session(listener, local if transport != "unix" else None)
+    if not differs:
+        if report is None:
+            problems.append("no session report from the fake server (did the client connect?)")
+        elif not report.get("ok"):
+            where = (report.get("divergence") or {}).get("where", "?")
+            problems.append(f"the session departed from the script at {where}")
+    if problems:
+        where = f"{d['file']}:{expect['line']}"
+        lines = [f"{file} over {transport} with {client}: " + "; ".join(problems),
+                 f"  expected ({where}): {expect['text']}",
+                 f"  actual: {matrix.describe(outcome)}"]
+        if differs:
+            lines.append(f"  (smtplib differs on purpose: {section['note_smtplib']}; session not checked)")
+        lines.append(matrix.render_session(report))
+        lines.append(f"client trace ({client}, debuglevel 2):")
+        lines += [f"  {t}" for t in trace] or ["  (empty)"]
+        pytest.fail("\n".join(lines), pytrace=False)
