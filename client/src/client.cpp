@@ -216,6 +216,25 @@ RefusedRecipients SMTP::send_message(std::string_view msg, std::optional<std::st
   }
   const std::string from = from_addr ? *from_addr : env.from;
   const std::vector<std::string> to = to_addrs ? *to_addrs : env.to;
+  // As smtplib: non-ASCII addresses need SMTPUTF8 (RFC 6531), announced with BODY=8BITMIME.
+  auto non_ascii = [](std::string_view a) {
+    return std::any_of(a.begin(), a.end(),
+                       [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+  };
+  if (non_ascii(from) || std::any_of(to.begin(), to.end(), non_ascii)) {
+    (void)command::mail(from, mail_options);  // refuse bad input before the EHLO
+    for (const auto& t : to) (void)command::rcpt(t, rcpt_options);
+    ehlo_or_helo_if_needed();
+    if (!has_extn("smtputf8")) {
+      throw SMTPNotSupportedError(
+          "One or more source or delivery addresses require internationalized email support, but "
+          "the server does not advertise the required SMTPUTF8 capability");
+    }
+    Options international = mail_options;
+    international.push_back("SMTPUTF8");
+    international.push_back("BODY=8BITMIME");
+    return sendmail(from, to, env.message, international, rcpt_options);
+  }
   return sendmail(from, to, env.message, mail_options, rcpt_options);
 }
 

@@ -338,6 +338,23 @@ TEST(SMTP, putcmd_then_getreply) {
   EXPECT_THROW(s.client->putcmd("noop", "a\r\nb"), std::invalid_argument);
 }
 
+TEST(SMTP, send_message_with_international_address_uses_smtputf8) {
+  Session s({"220 mx\r\n", "250-mx\r\n250-SMTPUTF8\r\n250 8BITMIME\r\n", "250 ok\r\n", "250 ok\r\n",
+             "354 go\r\n", "250 queued\r\n"});
+  s.client->send_message("From: j\xc3\xb6rg@example.com\nTo: b@example.com\n\nx\n");
+  EXPECT_NE(
+      s.server->written.find("mail FROM:<j\xc3\xb6rg@example.com> SMTPUTF8 BODY=8BITMIME\r\n"),
+      std::string::npos)
+      << visible(s.server->written);
+}
+
+TEST(SMTP, send_message_with_international_address_needs_the_extension) {
+  Session s({"220 mx\r\n", "250 mx\r\n"});
+  EXPECT_THROW(s.client->send_message("From: a@example.com\nTo: b@\xc3\xa9x.example\n\nx\n"),
+               SMTPNotSupportedError);
+  EXPECT_EQ(s.server->written, "ehlo me.example\r\n");
+}
+
 TEST(SMTP, docmd_accepts_a_whole_command_as_smtplib) {
   Session s({"220 mx\r\n", "250 ok\r\n"});
   EXPECT_EQ(s.client->docmd("MAIL FROM:<a@example.com>").code, 250);
