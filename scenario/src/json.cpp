@@ -101,7 +101,7 @@ std::string to_json(const Scenario& s, int indent) {
     if (st.kind == Step::Kind::sleep || st.kind == Step::Kind::drip) {
       js["ms"] = st.duration.count();
     }
-    if (st.kind == Step::Kind::tls_fail) js["mode"] = st.mode;
+    if (st.kind == Step::Kind::tls_fail || !st.mode.empty()) js["mode"] = st.mode;
     steps.push_back(js);
   }
   j["steps"] = steps;

@@ -269,11 +269,16 @@ class Parser {
       no_args();
       s.kind = Step::Kind::flush;
     } else if (word == "sleep") {
-      auto d = args.size() == 1 ? parse_duration(args[0]) : std::nullopt;
+      // `sleep D quiet`: the peer must send nothing during the pause (the probe uses it to see
+      // that a server did not take a bare-LF dot for the end of data).
+      const bool quiet = args.size() == 2 && args[1] == "quiet";
+      auto d = args.size() == 1 || quiet ? parse_duration(args[0]) : std::nullopt;
       if (!d)
-        fail(where, "expected 'sleep DURATION' like 'sleep 500ms' or 'sleep 2s' (at most 1h)");
+        fail(where,
+             "expected 'sleep DURATION [quiet]' like 'sleep 500ms' or 'sleep 2s' (at most 1h)");
       s.kind = Step::Kind::sleep;
       s.duration = *d;
+      if (quiet) s.mode = "quiet";
     } else if (word == "drip") {
       auto d = !args.empty() && args.size() <= 2 ? parse_duration(args[0]) : std::nullopt;
       if (!d) fail(where, "expected 'drip DELAY [BYTES]' like 'drip 50ms' or 'drip 10ms 4'");

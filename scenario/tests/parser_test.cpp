@@ -83,6 +83,18 @@ TEST(Parser, DefaultsNameTransportAndMessage) {
   EXPECT_FALSE(s.client.expect->ok);
 }
 
+// The probe needs "the server sent nothing for a while" (SMTP smuggling: a bare-LF dot must not
+// end the data); `sleep D quiet` says so without a new action.
+TEST(Parser, SleepQuietMarksThePauseAsSilent) {
+  auto s = parse_text("description: d\nS: 220 x\nsleep 2s quiet\nsleep 1s\n", "q.scn");
+  ASSERT_EQ(s.steps.size(), 3u);
+  EXPECT_EQ(s.steps[1].kind, Step::Kind::sleep);
+  EXPECT_EQ(s.steps[1].duration, std::chrono::milliseconds(2000));
+  EXPECT_EQ(s.steps[1].mode, "quiet");
+  EXPECT_EQ(s.steps[2].mode, "");
+  EXPECT_THROW(parse_text("description: d\nsleep 2s loudly\n", "q.scn"), ScenarioError);
+}
+
 struct BadCase {
   const char* text;
   int line;
@@ -121,8 +133,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{D "data-lines 2\nD: a\n", 2, "give all or none"},
         BadCase{D "data-lines x\n", 2, "expected 'data-lines N'"},
         BadCase{D "data all\n", 2, "expected 'data' or 'data capture'"},
-        BadCase{D "sleep 5\n", 2, "expected 'sleep DURATION'"},
-        BadCase{D "sleep 2h\n", 2, "expected 'sleep DURATION'"},
+        BadCase{D "sleep 5\n", 2, "expected 'sleep DURATION"},
+        BadCase{D "sleep 1s noisy\n", 2, "expected 'sleep DURATION [quiet]'"},
+        BadCase{D "sleep 2h\n", 2, "expected 'sleep DURATION"},
         BadCase{D "sleep 3601s\n", 2, "at most 1h"},
         BadCase{D "drip\n", 2, "expected 'drip DELAY [BYTES]'"},
         BadCase{D "drip 5ms 0\n", 2, "BYTES must be a positive number"},

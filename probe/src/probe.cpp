@@ -1,0 +1,227 @@
+#include "smtp/probe/probe.hpp"
+
+#include <algorithm>
+
+#include "smtp/capabilities.hpp"
+#include "smtp/probe/reply_line.hpp"
+
+namespace smtp::probe {
+
+std::string Target::str() const {
+  if (!unix_path.empty()) return "unix:" + unix_path;
+  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
+  return host + ":" + std::to_string(port);
+}
+
+namespace {
+
+std::unique_ptr<Connection> connect(const Options& o, Clock::time_point deadline) {
+  if (!o.target.unix_path.empty()) return Connection::unix_socket(o.target.unix_path, deadline);
+  return Connection::tcp(o.target.host, o.target.port, deadline);
+}
+
+// Lines of one reply (CRLF removed); throws IoError.
+std::vector<std::string> read_reply(Connection& c, Clock::time_point deadline) {
+  std::vector<std::string> lines;
+  for (;;) {
+    Line l = c.read_line(deadline);
+    lines.push_back(l.text);
+    auto rl = classify_reply_line(l.text);
+    if (!rl || !rl->continuation) return lines;
+  }
+}
+
+int code_of(const std::vector<std::string>& reply) {
+  auto rl = classify_reply_line(reply.back());
+  return rl ? rl->code : 0;
+}
+
+EsmtpFeatures features(const std::vector<std::string>& ehlo) {
+  std::string text;
+  for (const auto& l : ehlo) {
+    if (!text.empty()) text += "\n";
+    text += l.size() > 4 ? l.substr(4) : "";
+  }
+  return parse_ehlo_features(text);
+}
+
+}  // namespace
+
+Discovery discover(const Options& o) {
+  Discovery d;
+  auto deadline = Clock::now() + o.check_timeout;
+  std::unique_ptr<Connection> c;
+  try {
+    c = connect(o, deadline);
+  } catch (const IoError& e) {
+    d.phase = Phase::connect;
+    d.error = e.what();
+    return d;
+  }
+  try {
+    if (o.transport == scenario::Transport::tls) {
+      try {
+        d.tls = c->start_tls(o.tls, deadline);
+      } catch (const IoError& e) {
+        d.phase = Phase::tls;
+        d.error = std::string("TLS handshake: ") + e.what();
+        return d;
+      }
+    }
+    auto greeting = read_reply(*c, deadline);
+    d.greeting = greeting.back();
+    if (code_of(greeting) / 100 != 2) {
+      d.phase = Phase::greeting;
+      d.error = "greeting: " + greeting.back();
+      return d;
+    }
+    const std::string hello = o.protocol == scenario::Protocol::lmtp ? "LHLO " : "EHLO ";
+    c->write(hello + o.helo_name + "\r\n", deadline);
+    d.ehlo_lines = read_reply(*c, deadline);
+    if (code_of(d.ehlo_lines) != 250) {
+      d.phase = Phase::hello;
+      d.error = hello + "refused: " + d.ehlo_lines.back();
+      return d;
+    }
+    auto caps = features(d.ehlo_lines);
+    d.starttls_offered = has_feature(caps, "starttls");
+    if (o.transport == scenario::Transport::starttls) {
+      c->write("STARTTLS\r\n", deadline);
+      auto r = read_reply(*c, deadline);
+      if (code_of(r) != 220) {
+        d.phase = Phase::tls;
+        d.error = "STARTTLS refused: " + r.back();
+        return d;
+      }
+      try {
+        d.tls = c->start_tls(o.tls, deadline);
+      } catch (const IoError& e) {
+        d.phase = Phase::tls;
+        d.error = std::string("TLS handshake after STARTTLS: ") + e.what();
+        return d;
+      }
+      c->write(hello + o.helo_name + "\r\n", deadline);
+      d.ehlo_tls_lines = read_reply(*c, deadline);
+      if (code_of(d.ehlo_tls_lines) != 250) {
+        d.phase = Phase::hello;
+        d.error = hello + "refused after STARTTLS: " + d.ehlo_tls_lines.back();
+        return d;
+      }
+      caps = features(d.ehlo_tls_lines);
+    }
+    d.capabilities.insert(caps.begin(), caps.end());
+    c->write("QUIT\r\n", deadline);
+    try {
+      read_reply(*c, deadline);
+    } catch (const IoError&) {
+      // a server that closes at once after QUIT is fine
+    }
+    c->close();
+  } catch (const IoError& e) {
+    if (d.phase == Phase::ok) d.phase = d.greeting.empty() ? Phase::greeting : Phase::hello;
+    d.error = e.what();
+  }
+  return d;
+}
+
+std::string skip_reason(const Check& check, const Options& o, const Discovery& d) {
+  const auto& s = check.scenario;
+  if (!check.any_protocol && s.protocol != o.protocol) {
+    return std::string("for ") + scenario::to_string(s.protocol) + " servers";
+  }
+  for (const auto& n : check.needs) {
+    if (n == "plain" && o.transport != scenario::Transport::plain) {
+      return "runs its own STARTTLS: plain transport only";
+    }
+    if (n == "tls-transport" && o.transport == scenario::Transport::plain) {
+      return "needs --transport starttls or tls";
+    }
+    if (n.starts_with("ext:")) {
+      std::string ext = n.substr(4);
+      std::string lower = ext;
+      std::transform(lower.begin(), lower.end(), lower.begin(),
+                     [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+      if (d.capabilities.count(lower) == 0) return "the server does not advertise " + ext;
+    }
+    if (n == "size-limit") {
+      auto it = d.capabilities.find("size");
+      long limit = 0;
+      if (it != d.capabilities.end()) {
+        try {
+          limit = std::stol(it->second);
+        } catch (const std::exception&) {
+          limit = 0;
+        }
+      }
+      if (limit <= 0) return "SIZE advertises no limit";
+    }
+    if (n == "rcpt" && o.rcpt.empty()) return "needs a recipient (--rcpt)";
+    if (n == "delivery" && (o.rcpt.empty() || !o.allow_delivery)) {
+      return "may deliver mail: needs --rcpt and --allow-delivery";
+    }
+  }
+  return "";
+}
+
+Report run(const Options& o, const std::vector<Check>& checks, const Progress& progress) {
+  Report rep;
+  rep.options = o;
+  rep.discovery = discover(o);
+  rep.phase = rep.discovery.phase;
+  if (rep.phase != Phase::ok) return rep;
+
+  Variables vars;
+  vars.set("helo_name", o.helo_name);
+  vars.set("hello", o.protocol == scenario::Protocol::lmtp ? "LHLO" : "EHLO");
+  vars.set("sender", o.sender.empty() ? "probe@" + o.helo_name : o.sender);
+  vars.set("rcpt", o.rcpt.empty() ? "postmaster" : o.rcpt);
+  if (auto it = rep.discovery.capabilities.find("size"); it != rep.discovery.capabilities.end()) {
+    try {
+      vars.set("size_over", std::to_string(std::stoll(it->second) + 1));
+    } catch (const std::exception&) {
+      // no number: checks that need it are skipped (needs:size-limit)
+    }
+  }
+
+  bool failed = false;
+  for (std::size_t i = 0; i < checks.size(); ++i) {
+    const auto& ch = checks[i];
+    CheckResult r;
+    r.name = ch.scenario.name;
+    r.file = ch.scenario.file;
+    r.description = ch.scenario.description;
+    r.reference = ch.reference;
+    if (progress) progress(i, checks.size(), ch, nullptr);
+    auto started = Clock::now();
+    std::string why = skip_reason(ch, o, rep.discovery);
+    if (!why.empty()) {
+      r.verdict = Verdict::skip;
+      r.evidence = why;
+    } else {
+      auto deadline = started + o.check_timeout;
+      PlayOptions po;
+      po.protocol = o.protocol;
+      po.transport = o.transport;
+      po.tls = o.tls;
+      po.verify_certificate = ch.verify_certificate;
+      po.helo_name = o.helo_name;
+      try {
+        auto conn = connect(o, deadline);
+        r.play = play(ch.scenario.steps, *conn, vars, po, deadline);
+        r.verdict = r.play.ok ? Verdict::pass : (ch.warn_only ? Verdict::warn : Verdict::fail);
+        r.evidence = r.play.evidence;
+      } catch (const IoError& e) {
+        r.verdict = Verdict::fail;
+        r.evidence = e.what();
+      }
+    }
+    r.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
+    failed = failed || r.verdict == Verdict::fail;
+    rep.results.push_back(std::move(r));
+    if (progress) progress(i, checks.size(), ch, &rep.results.back());
+  }
+  if (failed) rep.phase = Phase::checks;
+  return rep;
+}
+
+}  // namespace smtp::probe
