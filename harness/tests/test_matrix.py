@@ -37,6 +37,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     corpus = matrix.corpus()
     params = []
     for file, error in sorted(corpus.errors.items()):
+        if categories and matrix.category(file) not in categories:
+            continue
         params.append(pytest.param(("error", file, error), id=f"{file}-parse"))
     for file, d in sorted(corpus.scenarios.items()):
         if not matrix.runnable(d):
