@@ -121,6 +121,7 @@ class Player {
     if (batch_.empty()) return;
     std::string bytes = std::move(batch_);
     batch_.clear();
+    quitting_ = bytes.ends_with("QUIT\r\n");
     record('C', bytes);
     try {
       if (drip_) {
@@ -186,7 +187,7 @@ class Player {
     }
     if (!pat.matches(line.text)) throw Diverged{"the reply does not match", visible(line.text)};
     if (!cont) {
-      last_reply_ = line.text;
+      if (!quitting_ && !evidence_frozen_) last_reply_ = line.text;
       return;
     }
     // The last continuation pattern before a final-line pattern stands for every further
@@ -246,7 +247,10 @@ class Player {
       throw Diverged{"certificate not valid for " + opt_.tls.server_name + ": " + t.verify_error,
                      t.subject};
     }
-    if (opt_.verify_certificate) last_reply_ = tls_note_;
+    if (opt_.verify_certificate) {
+      last_reply_ = tls_note_;
+      evidence_frozen_ = true;
+    }
     (void)s;
   }
 
@@ -333,6 +337,9 @@ class Player {
             throw Diverged{"the server answered where it must stay silent", visible(got)};
           }
           if (closed) throw Diverged{"the server closed the connection during a quiet pause", ""};
+          last_reply_ =
+              "no reply during " + std::to_string(s.duration.count()) + " ms (" + last_reply_ + ")";
+          evidence_frozen_ = true;
         } else {
           std::this_thread::sleep_until(until);
         }
@@ -382,6 +389,8 @@ class Player {
   std::optional<Line> pending_;
   int open_code_ = 0;
   std::string last_reply_;
+  bool quitting_ = false;
+  bool evidence_frozen_ = false;
   std::string tls_note_;
   std::vector<TranscriptEntry> transcript_;
 };
