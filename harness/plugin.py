@@ -265,6 +265,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "mainjob: one of the handful of cases ci/main.sh runs (until the matrix, issue 5)")
     # The matrix marks each run with its transport and client, so -m works as well as the options.
+    config.addinivalue_line("markers", "matrix: a run of the scenario matrix (harness/tests/test_matrix.py)")
     for transport in ("plain", "unix", "starttls", "tls"):
         config.addinivalue_line("markers", f"transport_{transport}: matrix run over {transport}")
     for name in ("cpp", "smtplib"):

@@ -16,6 +16,10 @@ import pytest
 
 _ROWS_KEY = pytest.StashKey[list]()
 SLOWEST = 5  # how many of the slowest runs the summary names
+# Above this many rows (the scenario matrix) the case table lists only failed cases and the
+# skipped ones are counted by reason: the per-group table is what a person reads first.
+FULL_TABLE_MAX_ROWS = 60
+SLOWEST_LARGE = 10
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -88,7 +92,14 @@ def terminal_summary(terminalreporter, config: pytest.Config) -> None:
     width = max([len(c) for c in by_case] + [4])
     col = 44
     tr.section("run summary", sep="=")
-    tr.write_line(f"{'case':<{width}}  " + "  ".join(f"{c:<{col}}" for c in clients))
+    large = len(rows) > FULL_TABLE_MAX_ROWS
+    if large:
+        by_case = {case: per_client for case, per_client in by_case.items()
+                   if any(r["outcome"] in ("failed", "error") for r in per_client.values())}
+        tr.write_line(f"{len(rows)} runs; cases listed below only when a run failed "
+                      f"({len(by_case)} such cases)")
+    if by_case:
+        tr.write_line(f"{'case':<{width}}  " + "  ".join(f"{c:<{col}}" for c in clients))
     for case, per_client in by_case.items():
         cells = []
         for c in clients:
@@ -103,8 +114,14 @@ def terminal_summary(terminalreporter, config: pytest.Config) -> None:
         tr.write_line(f"{case:<{width}}  " + "  ".join(cells), red=bad)
     tr.write_line("")
     write_groups(tr, rows, clients)
-    slowest = sorted(rows, key=lambda r: r["seconds"], reverse=True)[:SLOWEST]
-    if slowest:
+    if large:
+        write_skip_reasons(tr, rows)
+    slowest = sorted(rows, key=lambda r: r["seconds"], reverse=True)[:SLOWEST_LARGE if large else SLOWEST]
+    if slowest and large:
+        tr.write_line("slowest runs:")
+        for r in slowest:
+            tr.write_line(f"  {r['seconds']:6.2f}s  {r['case']} [{r['client']}]")
+    elif slowest:
         tr.write_line("slowest: " + ", ".join(
             f"{r['case']} [{r['client']}] {r['seconds']:.2f}s" for r in slowest))
     counts: dict[str, int] = {}
@@ -117,6 +134,17 @@ def terminal_summary(terminalreporter, config: pytest.Config) -> None:
         tr.write_line(f"JUnit XML: {Path(xml).resolve()}")
     if path:
         tr.write_line(f"summary JSON: {Path(path).resolve()}")
+
+
+def write_skip_reasons(tr, rows: list[dict]) -> None:
+    """Skipped runs counted by client and reason (e.g. a transport the client lacks)."""
+    reasons: dict[tuple[str, str], int] = {}
+    for r in rows:
+        if r["outcome"] == "skipped":
+            key = (r["client"], r["reason"])
+            reasons[key] = reasons.get(key, 0) + 1
+    for (client, reason), n in sorted(reasons.items(), key=lambda kv: -kv[1]):
+        tr.write_line(f"skipped {n:4d} [{client}]: {reason}")
 
 
 def write_groups(tr, rows: list[dict], clients: list[str]) -> None:

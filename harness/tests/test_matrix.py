@@ -27,9 +27,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     config = metafunc.config
     reason = matrix.missing_reason()
-    if reason:
-        mark = pytest.mark.skip(reason=reason)
-        metafunc.parametrize("matrix_case", [pytest.param(None, id="not-built", marks=mark)])
+    if reason:  # one run that skips (or fails with --require-smtp-client) saying why
+        metafunc.parametrize("matrix_case", [pytest.param(("missing", reason), id="not-built")])
         return
     clients = [c for c in (config.getoption("--clients") or "").split(",") if c]
     clients = [c for c in clients if c in matrix.MATRIX_CLIENTS]
@@ -51,7 +50,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             if transports and transport not in transports:
                 continue
             for client in clients:
-                marks = [getattr(pytest.mark, f"transport_{transport}"),
+                marks = [pytest.mark.matrix, getattr(pytest.mark, f"transport_{transport}"),
                          getattr(pytest.mark, f"client_{client}")]
                 params.append(pytest.param((file, transport, client), marks=marks,
                                            id=f"{file}-{transport}-{client}"))
@@ -59,7 +58,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture(scope="session")
-def matrix_certs(tmp_path_factory):
+def matrix_certs(tmp_path_factory, request):
+    reason = matrix.missing_reason()
+    if reason:
+        if request.config.getoption("--require-smtp-client"):
+            pytest.fail(reason)
+        pytest.skip(reason)
     return matrix.make_certs(tmp_path_factory.mktemp("matrix-certs"))
 
 
@@ -83,7 +87,7 @@ def test_scenario(matrix_case, matrix_server, matrix_certs, smtplib_context, req
     file, transport, client = matrix_case
     d = matrix.corpus().scenarios[file]
     props = request.node.user_properties
-    props += [("case", file), ("client", client), ("group", f"{matrix.category(file)}/{transport}"),
+    props += [("case", f"{file}:{transport}"), ("client", client), ("group", f"{matrix.category(file)}/{transport}"),
               ("scenario", file), ("transport", transport)]
     listener = matrix_server.listener(file, transport)
     if listener is None:
