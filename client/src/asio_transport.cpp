@@ -40,6 +40,18 @@ void run_until(asio::io_context& ioc, Deadline deadline, const char* what, Cance
   }
 }
 
+// Nobody answered (refused, unreachable): SMTPConnectError. Someone answered and hung up at once
+// (reset, EOF): the server disconnected, as it would have a moment later while we read the
+// greeting.
+void throw_if_connect_failed(const error_code& ec, const std::string& where) {
+  if (!ec) return;
+  if (ec == asio::error::connection_reset || ec == asio::error::eof ||
+      ec == asio::error::broken_pipe) {
+    throw SMTPServerDisconnected("Connection unexpectedly closed: " + ec.message());
+  }
+  throw SMTPConnectError(-1, "cannot connect to " + where + ": " + ec.message());
+}
+
 template <class Socket>
 class AsioTransport final : public Transport {
  public:
@@ -134,10 +146,7 @@ std::unique_ptr<Transport> connect_tcp(const std::string& host_in, int port, Dea
                               on_done();
                             });
       });
-  if (ec) {
-    throw SMTPConnectError(
-        -1, "cannot connect to " + host + " port " + std::to_string(port) + ": " + ec.message());
-  }
+  throw_if_connect_failed(ec, host + " port " + std::to_string(port));
   socket.set_option(asio::ip::tcp::no_delay(true), ec);
   return std::make_unique<AsioTransport<asio::ip::tcp::socket>>(std::move(ioc), std::move(socket));
 }
@@ -159,7 +168,7 @@ std::unique_ptr<Transport> connect_unix(const std::string& path, Deadline deadli
                                on_done();
                              });
       });
-  if (ec) throw SMTPConnectError(-1, "cannot connect to " + path + ": " + ec.message());
+  throw_if_connect_failed(ec, path);
   return std::make_unique<AsioTransport<asio::local::stream_protocol::socket>>(std::move(ioc),
                                                                                std::move(socket));
 }

@@ -32,7 +32,8 @@ class Transport {
 
 // Resolves host (name, IPv4 or IPv6 literal; brackets around IPv6 accepted) and connects to the
 // first address that answers, before the deadline. Throws SMTPConnectError (code -1) when no
-// address can be reached, SMTPTimeoutError when the deadline passes.
+// address can be reached, SMTPServerDisconnected when the peer resets the connection at once,
+// SMTPTimeoutError when the deadline passes.
 std::unique_ptr<Transport> connect_tcp(const std::string& host, int port, Deadline deadline);
 
 // Connects to a Unix stream socket (LMTP's usual transport).
