@@ -1,6 +1,7 @@
 #pragma once
 // Internal: one accepted connection (TCP or unix, optionally wrapped in TLS part-way) and the
 // deadline-guarded I/O every session kind uses.
+#include <array>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <chrono>
@@ -23,6 +24,8 @@ class Connection {
   virtual awaitable<std::size_t> read_some(asio::mutable_buffer buf, error_code& ec) = 0;
   // Waits until bytes can be read without holding a buffer (idle sessions stay small).
   virtual awaitable<void> wait_readable(error_code& ec) = 0;
+  // Plain sockets only: a non-blocking read (would_block when nothing is there).
+  virtual std::size_t try_read(asio::mutable_buffer buf, error_code& ec) = 0;
   virtual awaitable<void> write(asio::const_buffer buf, error_code& ec) = 0;
   virtual awaitable<void> handshake(asio::ssl::context& ctx, error_code& ec) = 0;
   virtual bool tls() const = 0;
@@ -36,7 +39,10 @@ template <class Protocol>
 class SocketConnection final : public Connection {
  public:
   using socket_type = typename Protocol::socket;
-  explicit SocketConnection(socket_type sock) : sock_(std::move(sock)) {}
+  explicit SocketConnection(socket_type sock) : sock_(std::move(sock)) {
+    error_code ec;
+    sock_.non_blocking(true, ec);
+  }
 
   awaitable<std::size_t> read_some(asio::mutable_buffer buf, error_code& ec) override {
     auto token = asio::redirect_error(asio::use_awaitable, ec);
@@ -53,6 +59,9 @@ class SocketConnection final : public Connection {
     if (tls_) co_return;  // TLS may hold decrypted bytes already
     co_await sock_.async_wait(socket_type::wait_read,
                               asio::redirect_error(asio::use_awaitable, ec));
+  }
+  std::size_t try_read(asio::mutable_buffer buf, error_code& ec) override {
+    return sock_.read_some(buf, ec);
   }
   awaitable<void> write(asio::const_buffer buf, error_code& ec) override {
     auto token = asio::redirect_error(asio::use_awaitable, ec);
@@ -109,19 +118,30 @@ class Io : public std::enable_shared_from_this<Io> {
         .count();
   }
 
-  // Reads whatever arrives next into `in`.
+  // Reads whatever arrives next into `in`. Plain sockets wait for readability and then read
+  // without suspending into one shared buffer, so an idle session holds no read buffer and a
+  // busy one allocates nothing per read.
   awaitable<Status> fill(std::chrono::milliseconds timeout) {
     arm(timeout);
     error_code ec;
-    co_await conn_->wait_readable(ec);
     std::size_t n = 0;
-    std::string chunk;
-    if (!ec) {
-      chunk.resize(read_chunk);
-      n = co_await conn_->read_some(asio::buffer(chunk), ec);
+    if (!conn_->tls()) {
+      static thread_local std::array<char, read_chunk> shared;
+      while (true) {
+        co_await conn_->wait_readable(ec);
+        if (ec) break;
+        n = conn_->try_read(asio::buffer(shared), ec);
+        if (ec != asio::error::would_block) break;
+        ec = {};
+      }
+      disarm();
+      if (n > 0) in.append(std::string_view(shared.data(), n));
+    } else {
+      std::unique_ptr<char[]> chunk(new char[read_chunk]);
+      n = co_await conn_->read_some(asio::buffer(chunk.get(), read_chunk), ec);
+      disarm();
+      if (n > 0) in.append(std::string_view(chunk.get(), n));
     }
-    disarm();
-    if (n > 0) in.append(std::string_view(chunk).substr(0, n));
     if (timed_out_) co_return Status::timeout;
     if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) co_return Status::eof;
     if (ec) {

@@ -97,8 +97,16 @@ def run(scenario: dict, listener: dict, cafile: Path | None) -> dict:
                 r = smtp.data(message)
             elif name in ("mail", "rcpt"):
                 r = getattr(smtp, name)(args[0], kw["options"].split(",") if "options" in kw else ())
+            elif name == "send_message":
+                import email
+                msg = email.message_from_bytes(message)
+                options = {k: (v.split(",") if k != "from_addr" else v) for k, v in kw.items()}
+                refused = smtp.send_message(msg, **options)
+                refused = {addr: code for addr, (code, _text) in refused.items()}
+                r = None
             else:
-                r = getattr(smtp, name)(*args)
+                flags = {k: {"true": True, "false": False}.get(v.lower(), v) for k, v in kw.items()}
+                r = getattr(smtp, name)(*args, **flags)
             if isinstance(r, tuple) and r and isinstance(r[0], int):
                 reply = r[0]
         return {"result": "ok", "reply": reply, "refused": refused}

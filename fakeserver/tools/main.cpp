@@ -29,10 +29,10 @@ constexpr int exit_diverged = 1;  // some session departed from its script
 constexpr int exit_usage = 2;     // bad command line or bad scenario file
 constexpr int exit_runtime = 3;   // could not listen, bad certificate, ...
 
-void emit(const std::string& line) {
-  std::fwrite(line.data(), 1, line.size(), stdout);
-  std::fputc('\n', stdout);
-  std::fflush(stdout);
+void emit(const std::string& line, std::FILE* to = stdout) {
+  std::fwrite(line.data(), 1, line.size(), to);
+  std::fputc('\n', to);
+  std::fflush(to);
 }
 
 // "plain:127.0.0.1:0", "tls:[::1]:0", "unix:/path/to.sock"
@@ -78,10 +78,19 @@ void raise_fd_limit() {
   }
 }
 
-int run_server(ServerOptions options, bool quiet, bool report_sink_sessions) {
+int run_server(ServerOptions options, bool quiet, bool report_sink_sessions,
+               const std::string& reports_path) {
   bool scripted = options.mode == ServerOptions::Mode::scripted;
-  options.on_session = [quiet, scripted, report_sink_sessions](const auto& report) {
-    if (scripted || report_sink_sessions) emit(report.to_json());
+  std::FILE* reports = stdout;
+  if (!reports_path.empty()) {
+    reports = std::fopen(reports_path.c_str(), "a");
+    if (!reports) {
+      std::cerr << "smtp-fakeserver: cannot open " << reports_path << "\n";
+      return exit_usage;
+    }
+  }
+  options.on_session = [quiet, scripted, report_sink_sessions, reports](const auto& report) {
+    if (scripted || report_sink_sessions) emit(report.to_json(), reports);
     if (!quiet && (scripted || report_sink_sessions)) std::cerr << report.to_text() << std::flush;
   };
   // SIGINT/SIGTERM end the run cleanly: reports flushed, exit line printed.
@@ -138,7 +147,10 @@ int main(int argc, char** argv) {
   std::uint64_t sessions = 0;
   double time_limit = 0, step_timeout = 10;
   bool quiet = false;
+  std::string reports_path;
   auto common = [&](CLI::App* sub) {
+    sub->add_option("--reports", reports_path,
+                    "append session reports (JSON lines) to this file instead of stdout");
     sub->add_option("--cert", cert, "PEM certificate chain (enables tls and starttls)");
     sub->add_option("--key", key, "PEM private key for --cert");
     sub->add_option("--sessions", sessions, "exit after this many sessions have ended");
@@ -221,7 +233,7 @@ int main(int argc, char** argv) {
       return exit_usage;
     }
     if (options.listens.empty()) options.listens.push_back(Listen{});
-    return run_server(std::move(options), quiet, report_sessions);
+    return run_server(std::move(options), quiet, report_sessions, reports_path);
   }
 
   // serve
@@ -289,5 +301,5 @@ int main(int argc, char** argv) {
     std::cerr << "smtp-fakeserver: nothing to listen on\n";
     return exit_usage;
   }
-  return run_server(std::move(options), quiet, false);
+  return run_server(std::move(options), quiet, false, reports_path);
 }
