@@ -14,6 +14,7 @@ packages=(
   python3 python3-pytest python3-pytest-xdist python3-trustme python3-aiosmtpd
   postfix swaks libnet-ssleay-perl libio-socket-ssl-perl
   gsasl  # GNU SASL server for the SASL mechanisms' interop tests (client/sasl)
+  dovecot-lmtpd  # Dovecot's LMTP server: a real LMTP peer for smtp-probe's tests (probe/tests)
 )
 
 missing=()
