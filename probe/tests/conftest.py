@@ -82,3 +82,19 @@ def broken_server(certs):
     s = probe_servers.BrokenServer(fs, files, certs["cert"], certs["key"])
     yield s
     s.stop()
+
+
+@pytest.fixture(scope="module")
+def dovecot():
+    if shutil.which("dovecot") is None:
+        pytest.skip("dovecot is not installed (ci/install-deps.sh installs dovecot-lmtpd)")
+    if os.geteuid() != 0:
+        pytest.skip("Dovecot's master runs only as root")
+    workdir = Path(tempfile.mkdtemp(prefix="smtp-probe-dovecot-"))
+    os.chmod(workdir, 0o755)
+    try:
+        s = probe_servers.Dovecot(workdir)
+        yield s
+        s.stop()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)

@@ -185,3 +185,72 @@ class BrokenServer:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+
+
+DOVECOT_CONF = """\
+base_dir = {d}/run
+state_dir = {d}/state
+log_path = {d}/dovecot.log
+protocols = lmtp
+ssl = no
+listen = 127.0.0.1
+first_valid_uid = 1
+mail_location = maildir:{d}/mail/%n
+userdb {{
+  driver = static
+  args = uid=mail gid=mail home={d}/mail/%n allow_all_users=yes
+}}
+passdb {{
+  driver = static
+  args = nopassword=yes
+}}
+service lmtp {{
+  unix_listener lmtp {{
+    mode = 0666
+  }}
+}}
+"""
+
+
+class Dovecot:
+    """Dovecot's LMTP server in the foreground from a throwaway configuration: LMTP on a Unix
+    socket, every recipient accepted and delivered to a Maildir under the directory."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.dir = workdir
+        (workdir / "mail").mkdir(parents=True, exist_ok=True)
+        (workdir / "run").mkdir(exist_ok=True)
+        shutil.chown(workdir / "mail", "mail", "mail")
+        conf = workdir / "dovecot.conf"
+        conf.write_text(DOVECOT_CONF.format(d=workdir))
+        self.socket = workdir / "run" / "lmtp"
+        self.log = open(workdir / "out.log", "wb")
+        self.proc = subprocess.Popen(["dovecot", "-F", "-c", str(conf)], stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        # Dovecot prints no readiness line: the listening socket is the signal.
+        deadline = time.monotonic() + 20
+        while not self._accepts():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"dovecot did not listen: {(workdir / 'out.log').read_text()}")
+            time.sleep(0.05)
+        self.target = ["--unix", str(self.socket), "--lmtp"]
+
+    def _accepts(self) -> bool:
+        try:
+            with socket.socket(socket.AF_UNIX) as s:
+                s.connect(str(self.socket))
+                return True
+        except OSError:
+            return False
+
+    def delivered(self, user: str) -> list[Path]:
+        return sorted((self.dir / "mail" / user / "new").glob("*"))
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()

@@ -135,3 +135,20 @@ def test_exit_status_by_phase(probe_bin, tmp_path):
     p = subprocess.run([str(probe_bin), "--server", "127.0.0.1:25", "--unix", "/x"],
                        capture_output=True, text=True)
     assert p.returncode == 2
+
+
+def test_dovecot_lmtp_known_verdicts(probe_bin, dovecot):
+    # safe by default: nothing delivered
+    rc, rep, _ = probe(probe_bin, dovecot.target)
+    v = verdicts(rep)
+    assert v["lmtp-per-recipient"] == "skip" and dovecot.delivered("owner") == []
+    for name in ("greeting", "lhlo-multiline", "pipelining", "null-sender", "rset-noop-quit",
+                 "rcpt-before-mail", "data-before-rcpt", "unknown-command", "line-too-long"):
+        assert v[name] == "pass", explain(rep)
+    # Dovecot's LMTP accepts MAIL before LHLO: a warning, not a failure.
+    assert v["mail-before-ehlo"] == "warn" and rc == 0, explain(rep)
+    rc, rep, _ = probe(probe_bin, dovecot.target, "--rcpt", "owner@example.org",
+                       "--allow-delivery", "--check", "lmtp-per-recipient")
+    assert verdicts(rep) == {"lmtp-per-recipient": "pass"}, explain(rep)
+    assert "Saved" in rep["checks"][0]["evidence"]
+    assert len(dovecot.delivered("owner")) == 1
