@@ -55,8 +55,7 @@ def aiosmtpd_lmtp(tmp_path_factory):
     s.stop()
 
 
-@pytest.fixture(scope="module")
-def postfix(tmp_path_factory, certs):
+def _postfix(certs, extra: str = ""):
     if shutil.which("postfix") is None:
         pytest.skip("postfix is not installed (ci/install-deps.sh installs it)")
     if os.geteuid() != 0:
@@ -66,11 +65,23 @@ def postfix(tmp_path_factory, certs):
     workdir = Path(tempfile.mkdtemp(prefix="smtp-probe-postfix-"))
     os.chmod(workdir, 0o755)
     try:
-        s = probe_servers.Postfix(workdir, certs["cert"], certs["key"])
+        s = probe_servers.Postfix(workdir, certs["cert"], certs["key"], extra)
         yield s
         s.stop()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def postfix(certs):
+    yield from _postfix(certs)
+
+
+@pytest.fixture(scope="module")
+def postfix_hardened(certs):
+    # The SMTP smuggling fix (Postfix 3.7.10+): bare LF is refused, also from $mynetworks.
+    yield from _postfix(certs, "smtpd_forbid_bare_newline = yes\n"
+                               "smtpd_forbid_bare_newline_exclusions =\n")
 
 
 @pytest.fixture(scope="module")

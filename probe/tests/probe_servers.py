@@ -105,7 +105,7 @@ class Postfix:
     """The real Postfix (master + smtpd + cleanup/qmgr) from a throwaway configuration directory.
     Every message goes to the discard transport. Needs root (Postfix's own rule)."""
 
-    def __init__(self, workdir: Path, cert: Path, key: Path) -> None:
+    def __init__(self, workdir: Path, cert: Path, key: Path, extra: str = "") -> None:
         self.dir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
         (workdir / "queue").mkdir(exist_ok=True)
@@ -138,7 +138,7 @@ smtpd_tls_cert_file = {cert}
 smtpd_tls_key_file = {key}
 smtpd_tls_security_level = may
 message_size_limit = 1000000
-""")
+""" + extra)
         (workdir / "master.cf").write_text(MASTER_CF.format(port=self.port))
         self.target = ["--server", f"127.0.0.1:{self.port}"]
         subprocess.run(["postfix", "-c", str(workdir), "start"], check=True,

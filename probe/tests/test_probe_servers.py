@@ -152,3 +152,14 @@ def test_dovecot_lmtp_known_verdicts(probe_bin, dovecot):
     assert verdicts(rep) == {"lmtp-per-recipient": "pass"}, explain(rep)
     assert "Saved" in rep["checks"][0]["evidence"]
     assert len(dovecot.delivered("owner")) == 1
+
+
+def test_postfix_with_smuggling_fix_passes_every_variant(probe_bin, postfix_hardened):
+    rc, rep, _ = probe(probe_bin, postfix_hardened.target, "--rcpt", "owner@example.org",
+                       "--allow-delivery", "--check", "smuggling-bare-lf", "--check",
+                       "smuggling-bare-cr", "--check", "smuggling-lf-crlf", "--check",
+                       "smuggling-crlf-lf")
+    assert set(verdicts(rep).values()) == {"pass"}, explain(rep) + postfix_hardened.log_tail()
+    assert rc == 0
+    # the probe reset every session before the real end of data: Postfix queued nothing
+    assert "queued as" not in postfix_hardened.log_tail() and "removed" not in postfix_hardened.log_tail()
