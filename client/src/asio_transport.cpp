@@ -105,6 +105,13 @@ class AsioTransport final : public Transport {
     socket_.close(ignored);
   }
 
+  int release_native_handle() noexcept override {
+    if (!socket_.is_open()) return -1;
+    error_code ec;
+    const int fd = socket_.release(ec);
+    return ec ? -1 : fd;
+  }
+
  private:
   std::unique_ptr<asio::io_context> ioc_;
   Socket socket_;

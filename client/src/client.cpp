@@ -1,18 +1,23 @@
 #include "smtp/client.hpp"
 
 #include <algorithm>
+#include <boost/asio/ip/address.hpp>
 #include <cctype>
 #include <charconv>
 #include <stdexcept>
 
+#include "smtp/algo/auth.hpp"
 #include "smtp/algo/command.hpp"
 #include "smtp/algo/data.hpp"
 #include "smtp/algo/hello.hpp"
 #include "smtp/algo/sendmail.hpp"
+#include "smtp/algo/starttls.hpp"
 #include "smtp/body_encoder.hpp"
 #include "smtp/bytes_repr.hpp"
 #include "smtp/command_encoder.hpp"
 #include "smtp/message_envelope.hpp"
+#include "smtp/sasl/factory.hpp"
+#include "smtp/tls_transport.hpp"
 
 namespace smtp {
 
@@ -87,6 +92,7 @@ Reply SMTP::connect(const std::string& host_in, int port_in) {
     driver_.debug("connect: (" + bytes_repr(host, false) + ", " + std::to_string(port) + ")");
   }
   driver_.close();
+  host_ = host;
   auto transport = open_transport(host, port);
   return connect(std::move(transport));
 }
@@ -94,6 +100,7 @@ Reply SMTP::connect(const std::string& host_in, int port_in) {
 Reply SMTP::connect(std::unique_ptr<Transport> transport) {
   driver_.attach(std::move(transport));
   state_.forget_hello();
+  authenticated_ = false;
   data_replies_.clear();
   const Reply r = getreply();
   if (driver_.debuglevel() > 0) {
@@ -195,6 +202,7 @@ Reply SMTP::data(std::string_view msg) {
 RefusedRecipients SMTP::sendmail(std::string_view from_addr,
                                  const std::vector<std::string>& to_addrs, std::string_view msg,
                                  const Options& mail_options, const Options& rcpt_options) {
+  check_tls_policy("sendmail");
   algo::SendmailAlgo a(state_, from_addr, to_addrs, msg, mail_options, rcpt_options);
   data_replies_.clear();
   try {
@@ -241,8 +249,104 @@ RefusedRecipients SMTP::send_message(std::string_view msg, std::optional<std::st
 Reply SMTP::quit() {
   const Reply r = docmd("quit");
   state_.forget_hello();
+  authenticated_ = false;
   close();
   return r;
+}
+
+static bool is_loopback_host(const std::string& host) {
+  if (host == "localhost" || host.ends_with(".localhost")) return true;
+  std::string bare = host;
+  if (bare.size() > 2 && bare.front() == '[' && bare.back() == ']') {
+    bare = bare.substr(1, bare.size() - 2);
+  }
+  boost::system::error_code ec;
+  const auto addr = boost::asio::ip::make_address(bare, ec);
+  return !ec && addr.is_loopback();
+}
+
+void SMTP::check_tls_policy(const char* what) const {
+  if (require_tls_ && connected() && !encrypted()) {
+    throw SMTPNotSupportedError(
+        std::string("TLS is required but the connection is not encrypted; ") + what +
+        " refused (a server that does not offer STARTTLS may be "
+        "the victim of a stripping attack)");
+  }
+}
+
+Reply SMTP::starttls(std::optional<std::string> keyfile, std::optional<std::string> certfile,
+                     std::optional<TlsContext> context) {
+  if (context && (keyfile || certfile)) {
+    throw std::invalid_argument("context and keyfile/certfile arguments are mutually exclusive");
+  }
+  if (encrypted()) throw SSLError("the connection is already encrypted");
+  TlsContext tls = context ? std::move(*context) : tls_;
+  if (keyfile) tls.keyfile = std::move(keyfile);
+  if (certfile) tls.certfile = std::move(certfile);
+  driver_.set_tls(std::move(tls), host_);
+  algo::StartTlsAlgo a(state_);
+  driver_.run(a);
+  authenticated_ = false;
+  return a.reply();
+}
+
+Reply SMTP::login(std::string_view user, std::string_view password, bool initial_response_ok) {
+  ehlo_or_helo_if_needed();
+  if (!has_extn("auth"))
+    throw SMTPNotSupportedError("SMTP AUTH extension not supported by server.");
+  const sasl::credentials creds{std::string(user), std::string(password), std::nullopt, ""};
+  const auto name = sasl::choose_mechanism(state_.esmtp_features.at("auth"), creds);
+  if (!name) throw SMTPException("No suitable authentication method found.");
+  auto mech = sasl::make_mechanism(*name, creds);
+  if (!mech) throw SMTPException("No suitable authentication method found.");
+  return auth(*mech, initial_response_ok);
+}
+
+Reply SMTP::login_oauth2(std::string_view user, std::string_view token, bool initial_response_ok) {
+  ehlo_or_helo_if_needed();
+  if (!has_extn("auth"))
+    throw SMTPNotSupportedError("SMTP AUTH extension not supported by server.");
+  const sasl::credentials creds{std::string(user), std::nullopt, std::string(token), ""};
+  auto mech = sasl::make_mechanism("XOAUTH2", creds);
+  if (!mech) throw SMTPException("No suitable authentication method found.");
+  return auth(*mech, initial_response_ok);
+}
+
+Reply SMTP::auth(std::string_view mechanism, sasl::callback_mechanism::callback authobject,
+                 bool initial_response_ok) {
+  sasl::callback_mechanism mech{std::string(mechanism), std::move(authobject)};
+  return auth(mech, initial_response_ok);
+}
+
+Reply SMTP::auth(sasl::mechanism& mechanism, bool initial_response_ok) {
+  check_tls_policy("AUTH");
+  if (mechanism.exposes_secret() && !encrypted() && !allow_cleartext_auth_ &&
+      !is_loopback_host(host_)) {
+    throw SMTPException("refusing to send " + std::string(mechanism.name()) +
+                        " credentials over an unencrypted connection to " + host_ +
+                        " (use starttls(), SMTP_SSL, or set_allow_cleartext_auth(true))");
+  }
+  algo::AuthAlgo a(mechanism, initial_response_ok, authenticated_);
+  driver_.run(a);
+  authenticated_ = true;
+  return a.reply();
+}
+
+SMTP_SSL::SMTP_SSL(const std::string& host, int port, std::optional<std::string> local_hostname,
+                   std::optional<std::string> keyfile, std::optional<std::string> certfile,
+                   Timeout timeout, std::optional<TlsContext> context)
+    : SMTP(no_connect_t{}, false, std::move(local_hostname), timeout) {
+  if (context && (keyfile || certfile)) {
+    throw std::invalid_argument("context and keyfile/certfile arguments are mutually exclusive");
+  }
+  if (context) tls_ = std::move(*context);
+  if (keyfile) tls_.keyfile = std::move(keyfile);
+  if (certfile) tls_.certfile = std::move(certfile);
+  if (!host.empty()) connect_or_raise(host, port);
+}
+
+std::unique_ptr<Transport> SMTP_SSL::open_transport(const std::string& host, int port) {
+  return connect_tls(host, port, tls_, driver_.deadline());
 }
 
 LMTP::LMTP(const std::string& host, int port, std::optional<std::string> local_hostname,

@@ -8,6 +8,7 @@
 
 #include "smtp/bytes_repr.hpp"
 #include "smtp/exceptions.hpp"
+#include "smtp/tls_transport.hpp"
 
 namespace smtp {
 
@@ -57,7 +58,7 @@ void SyncDriver::close() noexcept {
   inbuf_.clear();
 }
 
-void SyncDriver::write(std::string_view bytes) {
+void SyncDriver::write(std::string_view bytes, const std::string* trace) {
   if (!transport_) throw SMTPServerDisconnected("please run connect() first");
   // No pipelining here: every earlier reply has been read, so any byte waiting now was sent out
   // of turn (RFC 5321 section 4.1.1: replies only answer commands).
@@ -68,8 +69,29 @@ void SyncDriver::write(std::string_view bytes) {
   if (!inbuf_.empty()) {
     throw SMTPProtocolError("bytes arrived with no command outstanding", inbuf_);
   }
-  if (debuglevel_ > 0) debug("send: " + bytes_repr(bytes, false));
+  if (debuglevel_ > 0)
+    debug("send: " + bytes_repr(trace ? std::string_view(*trace) : bytes, false));
   transport_->write(bytes, deadline());
+}
+
+// RFC 3207 section 4.2 and the NO STARTTLS findings: anything the server sent after its 220
+// (in the same write, or before our handshake) was sent in plaintext and may come from an
+// attacker; it must never be read as a reply inside TLS. Refuse it and close; otherwise start
+// the handshake with an empty buffer and a fresh parser.
+void SyncDriver::start_tls() {
+  if (!transport_) throw SMTPServerDisconnected("please run connect() first");
+  if (transport_->available() > 0) {
+    std::array<char, 512> buf{};
+    inbuf_.append(buf.data(), transport_->read_some(buf, deadline()));
+  }
+  if (!inbuf_.empty()) {
+    throw SMTPProtocolError("bytes after the 220 reply to STARTTLS, before the TLS handshake",
+                            inbuf_);
+  }
+  parser_.reset();
+  inbuf_.clear();
+  transport_ = smtp::start_tls(std::move(transport_), tls_, tls_host_, deadline());
+  if (debuglevel_ > 0) debug("starttls: TLS handshake done");
 }
 
 Reply SyncDriver::read_reply() {
@@ -106,10 +128,10 @@ algo::step_result SyncDriver::perform(const algo::action& a) {
   try {
     switch (a.kind) {
       case algo::action_kind::write:
-        write(a.bytes);
+        write(a.bytes, a.trace);
         break;
       case algo::action_kind::command:
-        write(a.bytes);
+        write(a.bytes, a.trace);
         r.reply = read_reply();
         break;
       case algo::action_kind::read_reply:
@@ -119,7 +141,8 @@ algo::step_result SyncDriver::perform(const algo::action& a) {
         close();
         break;
       case algo::action_kind::tls_handshake:
-        throw SMTPNotSupportedError("TLS is not available in this build");
+        start_tls();
+        break;
       case algo::action_kind::done:
         break;
     }

@@ -14,8 +14,11 @@
 #include "smtp/capabilities.hpp"
 #include "smtp/exceptions.hpp"
 #include "smtp/reply.hpp"
+#include "smtp/sasl/callback_mechanism.hpp"
+#include "smtp/sasl/mechanism.hpp"
 #include "smtp/session.hpp"
 #include "smtp/sync_driver.hpp"
+#include "smtp/tls_context.hpp"
 #include "smtp/transport.hpp"
 
 namespace smtp {
@@ -91,6 +94,47 @@ class SMTP {
   Reply quit();
   void close() noexcept { driver_.close(); }
 
+  // STARTTLS (RFC 3207), as smtplib: EHLO first if needed; SMTPNotSupportedError when not
+  // advertised; SMTPResponseException when refused; then the TLS handshake (the certificate is
+  // verified against the host given to connect() unless `context` says otherwise). Afterwards
+  // helo_resp, ehlo_resp, esmtp_features and does_esmtp are reset; starttls() itself sends no
+  // EHLO, the next ehlo_or_helo_if_needed() (sendmail, login) does. Bytes received after the 220
+  // raise SMTPProtocolError and close (never read as a reply inside TLS). Returns the 220 reply.
+  // keyfile/certfile (client certificate) may not be combined with a context
+  // (std::invalid_argument).
+  Reply starttls(std::optional<std::string> keyfile = std::nullopt,
+                 std::optional<std::string> certfile = std::nullopt,
+                 std::optional<TlsContext> context = std::nullopt);
+  Reply starttls(TlsContext context) {
+    return starttls(std::nullopt, std::nullopt, std::move(context));
+  }
+
+  // smtplib's login(): the best mechanism (sasl::preference_order) among those advertised, and
+  // only that one: a 535 is final. SMTPNotSupportedError without the AUTH extension,
+  // SMTPException("No suitable authentication method found.") when none fits.
+  Reply login(std::string_view user, std::string_view password, bool initial_response_ok = true);
+  // XOAUTH2 with a bearer token.
+  Reply login_oauth2(std::string_view user, std::string_view token,
+                     bool initial_response_ok = true);
+  // smtplib's auth(mechanism, authobject): the callback gets nullopt for the initial response and
+  // each decoded challenge otherwise; it returns the raw response (nullopt cancels).
+  Reply auth(std::string_view mechanism, sasl::callback_mechanism::callback authobject,
+             bool initial_response_ok = true);
+  // Runs any smtp::sasl mechanism (what login() and the overload above use).
+  Reply auth(sasl::mechanism& mechanism, bool initial_response_ok = true);
+
+  // Policy: sendmail/send_message/login/auth raise SMTPNotSupportedError over a connection that
+  // is not encrypted (a server that stopped offering STARTTLS may be an attacker stripping it).
+  void set_require_tls(bool required) { require_tls_ = required; }
+  bool require_tls() const { return require_tls_; }
+  // Mechanisms that put a reusable secret on the wire (PLAIN, LOGIN, XOAUTH2, callbacks) are
+  // refused without TLS unless the server is on a loopback address or this is set.
+  void set_allow_cleartext_auth(bool allowed) { allow_cleartext_auth_ = allowed; }
+  // The connection is TLS (SMTP_SSL, or after starttls()).
+  bool encrypted() const { return driver_.encrypted(); }
+  // A login()/auth() succeeded on this connection.
+  bool authenticated() const { return authenticated_; }
+
   // smtplib's attributes.
   const std::optional<std::string>& helo_resp() const { return state_.helo_resp; }
   const std::optional<std::string>& ehlo_resp() const { return state_.ehlo_resp; }
@@ -119,6 +163,13 @@ class SMTP {
   virtual int port_default() const { return default_port; }
   virtual std::unique_ptr<Transport> open_transport(const std::string& host, int port);
   void connect_or_raise(const std::string& host, int port);
+  void check_tls_policy(const char* what) const;
+
+  std::string host_;  // as given to connect(): the name the certificate must match
+  TlsContext tls_;    // SMTP_SSL's context; starttls()'s default
+  bool require_tls_ = false;
+  bool allow_cleartext_auth_ = false;
+  bool authenticated_ = false;
 
   SessionState state_;
   SyncDriver driver_;
@@ -133,6 +184,25 @@ class LMTP : public SMTP {
 
   explicit LMTP(const std::string& host = {}, int port = 0,
                 std::optional<std::string> local_hostname = std::nullopt, Timeout timeout = {});
+
+ protected:
+  int port_default() const override { return default_port; }
+  std::unique_ptr<Transport> open_transport(const std::string& host, int port) override;
+};
+
+// smtplib's SMTP_SSL: TLS from the first byte (implicit TLS, RFC 8314), default port 465. The
+// certificate is verified by default (smtplib verifies nothing without a context: CPython
+// gh-91826). keyfile/certfile give a client certificate and may not be combined with a context
+// (std::invalid_argument).
+class SMTP_SSL : public SMTP {
+ public:
+  static constexpr int default_port = 465;  // smtplib.SMTP_SSL_PORT
+
+  explicit SMTP_SSL(const std::string& host = {}, int port = 0,
+                    std::optional<std::string> local_hostname = std::nullopt,
+                    std::optional<std::string> keyfile = std::nullopt,
+                    std::optional<std::string> certfile = std::nullopt, Timeout timeout = {},
+                    std::optional<TlsContext> context = std::nullopt);
 
  protected:
   int port_default() const override { return default_port; }

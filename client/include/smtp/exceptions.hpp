@@ -1,19 +1,23 @@
 // The exceptions of smtplib, with the same names and hierarchy, plus two that C++ needs because it
 // has no socket.timeout / generic OSError: SMTPTimeoutError and SMTPProtocolError.
 //
+// clang-format off
 //   std::runtime_error
 //   └ SMTPException
-//     ├ SMTPServerDisconnected            connection lost or never made ("please run connect()
-//     first") │ ├ SMTPTimeoutError                a deadline (per reply, per write, per connect)
-//     passed │ └ SMTPProtocolError               the server broke the reply grammar; names rule and
-//     bytes ├ SMTPNotSupportedError             the server lacks an extension the call needs ├
-//     SMTPRecipientsRefused             recipients: address -> Reply └ SMTPResponseException
-//     smtp_code, smtp_error, enhanced_status
+//     ├ SMTPServerDisconnected            connection lost or never made ("please run connect() first")
+//     │ ├ SMTPTimeoutError                a deadline (per reply, per write, per connect) passed
+//     │ ├ SMTPProtocolError               the server broke the reply grammar; names rule and bytes
+//     │ └ SSLError                        TLS handshake or record failure, unsafe STARTTLS
+//     │   └ SSLCertVerificationError      the server's certificate did not verify
+//     ├ SMTPNotSupportedError             the server lacks an extension the call needs
+//     ├ SMTPRecipientsRefused             recipients: address -> Reply
+//     └ SMTPResponseException             smtp_code, smtp_error, enhanced_status
 //       ├ SMTPSenderRefused               sender
 //       ├ SMTPDataError
 //       ├ SMTPConnectError                also for a failed TCP/Unix connect (smtp_code -1)
 //       ├ SMTPHeloError
 //       └ SMTPAuthenticationError
+// clang-format on
 //
 // Arguments that would put CR, LF, NUL or another control into a command, or break the RFC 5321
 // grammar, raise std::invalid_argument (smtplib raises ValueError) before any byte is written.
@@ -61,6 +65,22 @@ class SMTPProtocolError : public SMTPServerDisconnected {
  private:
   std::string rule_;
   std::string bytes_;
+};
+
+// The TLS handshake failed or the TLS layer broke (Python's ssl.SSLError, which smtplib lets
+// through); the connection has been closed. Also raised when STARTTLS is unsafe to continue.
+class SSLError : public SMTPServerDisconnected {
+ public:
+  using SMTPServerDisconnected::SMTPServerDisconnected;
+  std::string_view type_name() const noexcept override { return "SSLError"; }
+};
+
+// The server's certificate did not verify (chain, expiry or name): Python's
+// ssl.SSLCertVerificationError.
+class SSLCertVerificationError : public SSLError {
+ public:
+  using SSLError::SSLError;
+  std::string_view type_name() const noexcept override { return "SSLCertVerificationError"; }
 };
 
 class SMTPNotSupportedError : public SMTPException {

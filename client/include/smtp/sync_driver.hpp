@@ -12,6 +12,7 @@
 
 #include "smtp/algo/action.hpp"
 #include "smtp/reply_parser.hpp"
+#include "smtp/tls_context.hpp"
 #include "smtp/transport.hpp"
 
 namespace smtp {
@@ -29,6 +30,14 @@ class SyncDriver {
 
   void attach(std::unique_ptr<Transport> transport);
   bool is_open() const { return transport_ != nullptr; }
+  // True when the connection is TLS (SMTP_SSL, or after STARTTLS).
+  bool encrypted() const { return transport_ && transport_->encrypted(); }
+  // What the next tls_handshake action uses: the context, and the host the caller connected to
+  // (the name the certificate must match unless the context overrides it).
+  void set_tls(TlsContext tls, std::string connected_host) {
+    tls_ = std::move(tls);
+    tls_host_ = std::move(connected_host);
+  }
   void close() noexcept;
 
   // Runs the algorithm to its end; rethrows its error(). An I/O failure, a timeout or a protocol
@@ -58,7 +67,8 @@ class SyncDriver {
 
  private:
   algo::step_result perform(const algo::action& a);
-  void write(std::string_view bytes);
+  void write(std::string_view bytes, const std::string* trace = nullptr);
+  void start_tls();
   Reply read_reply();
 
   std::unique_ptr<Transport> transport_;
@@ -67,6 +77,8 @@ class SyncDriver {
   Timeout timeout_;
   int debuglevel_ = 0;
   DebugSink sink_;
+  TlsContext tls_;
+  std::string tls_host_;
 };
 
 }  // namespace smtp

@@ -28,6 +28,11 @@ class Transport {
   // Bytes that can be read now without waiting (to catch a server talking out of turn).
   virtual std::size_t available() = 0;
   virtual void close() noexcept = 0;
+  // True once the stream is TLS (SMTP_SSL, or after STARTTLS).
+  virtual bool encrypted() const noexcept { return false; }
+  // STARTTLS: hands over the connected socket's descriptor so a TLS transport can take it over;
+  // this transport is left closed without closing it. -1 when the stream cannot be handed over.
+  virtual int release_native_handle() noexcept { return -1; }
 };
 
 // Resolves host (name, IPv4 or IPv6 literal; brackets around IPv6 accepted) and connects to the

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <exception>
+#include <string>
 #include <string_view>
 
 #include "smtp/reply.hpp"
@@ -14,7 +15,8 @@ enum class action_kind {
   write,          // write `bytes`; resume with no reply
   command,        // write `bytes`, then read one reply; resume with it
   read_reply,     // read one reply (LMTP's extra replies after DATA)
-  tls_handshake,  // reserved for STARTTLS / implicit TLS: the driver wraps its stream
+  tls_handshake,  // STARTTLS: refuse any byte already received, then wrap the stream in TLS and
+                  // forget everything read before it; resume with nothing
   close,          // close the connection (after a 421); resume with nothing
   done,           // finished: see the algorithm's result or error()
 };
@@ -22,12 +24,18 @@ enum class action_kind {
 struct action {
   action_kind kind = action_kind::done;
   std::string_view bytes;  // valid until the next resume()
+  // What the debug trace shows instead of `bytes` when set (AUTH lines carry credentials).
+  const std::string* trace = nullptr;
 
-  static action write(std::string_view b) { return {action_kind::write, b}; }
-  static action command(std::string_view b) { return {action_kind::command, b}; }
-  static action read_reply() { return {action_kind::read_reply, {}}; }
-  static action close() { return {action_kind::close, {}}; }
-  static action done() { return {action_kind::done, {}}; }
+  static action write(std::string_view b) { return {action_kind::write, b, nullptr}; }
+  static action command(std::string_view b) { return {action_kind::command, b, nullptr}; }
+  static action command_redacted(std::string_view b, const std::string& shown) {
+    return {action_kind::command, b, &shown};
+  }
+  static action tls_handshake() { return {action_kind::tls_handshake, {}, nullptr}; }
+  static action read_reply() { return {action_kind::read_reply, {}, nullptr}; }
+  static action close() { return {action_kind::close, {}, nullptr}; }
+  static action done() { return {action_kind::done, {}, nullptr}; }
 };
 
 // What the driver reports back. `error` is set when the action failed; the driver has then already

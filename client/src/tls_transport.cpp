@@ -1,0 +1,254 @@
+// TLS through Boost.Asio's ssl::stream (OpenSSL). Like asio_transport.cpp, every blocking call
+// runs one asynchronous operation on a private io_context bounded by the deadline.
+#include "smtp/tls_transport.hpp"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/write.hpp>
+
+#include "smtp/exceptions.hpp"
+
+namespace smtp {
+
+namespace asio = boost::asio;
+namespace ssl = boost::asio::ssl;
+using boost::system::error_code;
+
+namespace {
+
+// Runs the operation started by `start` until it completes or the deadline passes; on timeout
+// the socket is closed (aborting the operation) and SMTPTimeoutError is thrown.
+template <class Start>
+void run_until(asio::io_context& ioc, Deadline deadline, const char* what,
+               asio::ip::tcp::socket& socket, Start start) {
+  ioc.restart();
+  bool finished = false;
+  start([&finished] { finished = true; });
+  if (deadline) {
+    ioc.run_until(*deadline);
+  } else {
+    ioc.run();
+  }
+  if (!finished) {
+    error_code ignored;
+    socket.close(ignored);
+    ioc.restart();
+    ioc.run();
+    throw SMTPTimeoutError(std::string("timed out ") + what);
+  }
+}
+
+std::string openssl_reason(const error_code& ec) {
+  std::string text = ec.message();
+  if (ec.category() == asio::error::get_ssl_category()) {
+    const char* reason = ERR_reason_error_string(static_cast<unsigned long>(ec.value()));
+    if (reason != nullptr) text = reason;
+  }
+  return text;
+}
+
+ssl::context make_context(const TlsContext& tls) {
+  ssl::context ctx(ssl::context::tls_client);
+  ctx.set_options(ssl::context::default_workarounds | ssl::context::no_compression);
+  SSL_CTX_set_min_proto_version(
+      ctx.native_handle(),
+      tls.minimum_version == TlsContext::version::tls1_3 ? TLS1_3_VERSION : TLS1_2_VERSION);
+  error_code ec;
+  if (tls.insecure_skip_verify) {
+    ctx.set_verify_mode(ssl::verify_none);
+  } else {
+    ctx.set_verify_mode(ssl::verify_peer);
+    if (tls.cafile || tls.capath) {
+      if (tls.cafile) ctx.load_verify_file(*tls.cafile, ec);
+      if (ec) throw SSLError("cannot load CA file " + *tls.cafile + ": " + openssl_reason(ec));
+      if (tls.capath) ctx.add_verify_path(*tls.capath, ec);
+      if (ec) throw SSLError("cannot use CA directory " + *tls.capath + ": " + openssl_reason(ec));
+    } else {
+      ctx.set_default_verify_paths(ec);
+      if (ec) throw SSLError("cannot load the system CA store: " + openssl_reason(ec));
+    }
+  }
+  if (tls.certfile) {
+    ctx.use_certificate_chain_file(*tls.certfile, ec);
+    if (ec) throw SSLError("cannot load certificate " + *tls.certfile + ": " + openssl_reason(ec));
+    const std::string key = tls.keyfile ? *tls.keyfile : *tls.certfile;
+    ctx.use_private_key_file(key, ssl::context::pem, ec);
+    if (ec) throw SSLError("cannot load private key " + key + ": " + openssl_reason(ec));
+  } else if (tls.keyfile) {
+    throw SSLError("a keyfile needs a certfile");
+  }
+  return ctx;
+}
+
+class TlsTransport final : public Transport {
+ public:
+  TlsTransport(std::unique_ptr<asio::io_context> ioc, ssl::context ctx, asio::ip::tcp::socket s)
+      : ioc_(std::move(ioc)), ctx_(std::move(ctx)), stream_(std::move(s), ctx_) {}
+  ~TlsTransport() override { close(); }
+
+  void handshake(const TlsContext& tls, const std::string& name, Deadline deadline) {
+    SSL* ssl_handle = stream_.native_handle();
+    error_code addr_ec;
+    const auto address = asio::ip::make_address(name, addr_ec);
+    const bool is_ip = !addr_ec;
+    if (tls.send_sni && !is_ip && !name.empty()) {
+      // SSL_set_tlsext_host_name() is a macro with a C cast; this is what it expands to.
+      SSL_ctrl(ssl_handle, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+               const_cast<char*>(name.c_str()));
+    }
+    if (!tls.insecure_skip_verify) {
+      if (name.empty()) {
+        close();
+        throw SSLError("no host name to verify the certificate against");
+      }
+      X509_VERIFY_PARAM* param = SSL_get0_param(ssl_handle);
+      // RFC 6125: the name must match a subjectAltName; no partial wildcards.
+      X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+      const int ok = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, address.to_string().c_str())
+                           : X509_VERIFY_PARAM_set1_host(param, name.c_str(), name.size());
+      if (ok != 1) {
+        close();
+        throw SSLError("cannot verify the name " + name);
+      }
+    }
+    error_code ec;
+    run_until(*ioc_, deadline, "during the TLS handshake", stream_.next_layer(), [&](auto on_done) {
+      stream_.async_handshake(ssl::stream_base::client, [&ec, on_done](error_code e) {
+        ec = e;
+        on_done();
+      });
+    });
+    if (ec) {
+      const long verify = SSL_get_verify_result(ssl_handle);
+      close();
+      if (verify != X509_V_OK && !tls.insecure_skip_verify) {
+        throw SSLCertVerificationError(std::string("certificate verify failed: ") +
+                                       X509_verify_cert_error_string(verify));
+      }
+      if (ec == asio::error::eof || ec == ssl::error::stream_truncated ||
+          ec == asio::error::connection_reset) {
+        throw SSLError("the server closed the connection during the TLS handshake");
+      }
+      throw SSLError("TLS handshake failed: " + openssl_reason(ec));
+    }
+    open_ = true;
+  }
+
+  void write(std::string_view bytes, Deadline deadline) override {
+    if (!open_) throw SMTPServerDisconnected("Server not connected");
+    error_code ec;
+    run_until(*ioc_, deadline, "writing to the server", stream_.next_layer(), [&](auto on_done) {
+      asio::async_write(stream_, asio::buffer(bytes.data(), bytes.size()),
+                        [&ec, on_done](error_code e, std::size_t) {
+                          ec = e;
+                          on_done();
+                        });
+    });
+    if (ec) {
+      close();
+      if (ec.category() == asio::error::get_ssl_category()) {
+        throw SSLError("TLS error writing: " + openssl_reason(ec));
+      }
+      throw SMTPServerDisconnected("Server not connected: " + ec.message());
+    }
+  }
+
+  std::size_t read_some(std::span<char> buffer, Deadline deadline) override {
+    if (!open_) throw SMTPServerDisconnected("Server not connected");
+    error_code ec;
+    std::size_t n = 0;
+    run_until(*ioc_, deadline, "waiting for the server's reply", stream_.next_layer(),
+              [&](auto on_done) {
+                stream_.async_read_some(asio::buffer(buffer.data(), buffer.size()),
+                                        [&ec, &n, on_done](error_code e, std::size_t k) {
+                                          ec = e;
+                                          n = k;
+                                          on_done();
+                                        });
+              });
+    // A close without close_notify (stream_truncated) is still the server hanging up; the reply
+    // parser decides whether it cut a reply short.
+    if (ec == asio::error::eof || ec == ssl::error::stream_truncated) return 0;
+    if (ec) {
+      close();
+      if (ec.category() == asio::error::get_ssl_category()) {
+        throw SSLError("TLS error reading: " + openssl_reason(ec));
+      }
+      throw SMTPServerDisconnected("Connection unexpectedly closed: " + ec.message());
+    }
+    return n;
+  }
+
+  // Only decrypted bytes count: raw bytes may be TLS records that carry no data (TLS 1.3 session
+  // tickets arrive after the handshake), so they cannot be taken as a server talking out of turn.
+  std::size_t available() override {
+    return open_ ? static_cast<std::size_t>(SSL_pending(stream_.native_handle())) : 0;
+  }
+
+  void close() noexcept override {
+    open_ = false;
+    error_code ignored;
+    // No close_notify exchange: it could block, and the session is over either way.
+    stream_.next_layer().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    stream_.next_layer().close(ignored);
+  }
+
+  bool encrypted() const noexcept override { return true; }
+
+ private:
+  std::unique_ptr<asio::io_context> ioc_;
+  ssl::context ctx_;
+  ssl::stream<asio::ip::tcp::socket> stream_;
+  bool open_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Transport> start_tls(std::unique_ptr<Transport> plain, const TlsContext& tls,
+                                     const std::string& connected_host, Deadline deadline) {
+  if (!plain) throw SMTPServerDisconnected("please run connect() first");
+  if (plain->encrypted()) throw SSLError("the connection is already encrypted");
+  ssl::context ctx = make_context(tls);  // may throw before the socket is taken over
+  const int fd = plain->release_native_handle();
+  plain.reset();
+  if (fd < 0) throw SMTPNotSupportedError("TLS needs a TCP connection");
+  sockaddr_storage local{};
+  socklen_t len = sizeof local;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) != 0 ||
+      (local.ss_family != AF_INET && local.ss_family != AF_INET6)) {
+    ::close(fd);
+    throw SMTPNotSupportedError("TLS needs a TCP connection");
+  }
+  auto ioc = std::make_unique<asio::io_context>();
+  asio::ip::tcp::socket socket(*ioc);
+  error_code ec;
+  socket.assign(local.ss_family == AF_INET ? asio::ip::tcp::v4() : asio::ip::tcp::v6(), fd, ec);
+  if (ec) {
+    ::close(fd);
+    throw SMTPServerDisconnected("cannot take over the connection: " + ec.message());
+  }
+  auto t = std::make_unique<TlsTransport>(std::move(ioc), std::move(ctx), std::move(socket));
+  const std::string& name = tls.server_hostname.empty() ? connected_host : tls.server_hostname;
+  std::string bare = name;
+  if (bare.size() > 2 && bare.front() == '[' && bare.back() == ']') {
+    bare = bare.substr(1, bare.size() - 2);
+  }
+  t->handshake(tls, bare, deadline);
+  return t;
+}
+
+std::unique_ptr<Transport> connect_tls(const std::string& host, int port, const TlsContext& tls,
+                                       Deadline deadline) {
+  return start_tls(connect_tcp(host, port, deadline), tls, host, deadline);
+}
+
+}  // namespace smtp
