@@ -89,8 +89,9 @@ def broken_server(certs):
     fs = probe_servers.find_binary("smtp-fakeserver")
     if fs is None:
         pytest.skip("smtp-fakeserver is not built")
-    files = sorted((Path(__file__).parent / "broken").glob("*.scn"))
-    s = probe_servers.BrokenServer(fs, files, certs["cert"], certs["key"])
+    here = Path(__file__).parent
+    files = sorted(here.glob("broken/*.scn")) + sorted(here.glob("scripts/*.scn"))
+    s = probe_servers.ScriptedServer(fs, files, certs["cert"], certs["key"])
     yield s
     s.stop()
 

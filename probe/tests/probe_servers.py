@@ -163,8 +163,9 @@ message_size_limit = 1000000
                        stderr=subprocess.DEVNULL, timeout=60)
 
 
-class BrokenServer:
-    """smtp-fakeserver serving the broken scripts, one plain listener per file."""
+class ScriptedServer:
+    """smtp-fakeserver serving scripts (broken on purpose, or a plain good one over implicit TLS),
+    one listener per file and declared transport, addressed by the script's name."""
 
     def __init__(self, binary: Path, files: list[Path], cert: Path, key: Path) -> None:
         argv = [str(binary), "serve", "--cert", str(cert), "--key", str(key), "--quiet",
@@ -176,6 +177,8 @@ class BrokenServer:
             ev = json.loads(read_ready(self.proc, "smtp-fakeserver"))
             if ev["event"] == "listening":
                 self.targets[ev["name"]] = ["--server", f"{ev['host']}:{ev['port']}"]
+                if ev["transport"] == "tls":
+                    self.targets[ev["name"]] += ["--transport", "tls"]
             elif ev["event"] == "ready":
                 break
 

@@ -163,3 +163,25 @@ def test_postfix_with_smuggling_fix_passes_every_variant(probe_bin, postfix_hard
     assert rc == 0
     # the probe reset every session before the real end of data: Postfix queued nothing
     assert "queued as" not in postfix_hardened.log_tail() and "removed" not in postfix_hardened.log_tail()
+
+
+def test_implicit_tls_transport_and_certificate(probe_bin, broken_server, certs):
+    target = broken_server.targets["implicit-tls"]
+    rc, rep, _ = probe(probe_bin, target, "--cafile", str(certs["ca"]), "--tls-name", "localhost",
+                       "--check", "certificate", "--check", "ehlo-multiline")
+    assert verdicts(rep) == {"certificate": "pass", "ehlo-multiline": "pass"}, explain(rep)
+    assert rc == 0 and rep["discovery"]["tls"]["verified"] is True
+    # the same server, verified for a name its certificate does not carry
+    rc, rep, _ = probe(probe_bin, target, "--cafile", str(certs["ca"]), "--tls-name",
+                       "mx.example.org", "--check", "certificate")
+    assert verdicts(rep) == {"certificate": "fail"}, explain(rep)
+    assert "not valid for mx.example.org" in rep["checks"][0]["evidence"]
+    assert rc == 7
+
+
+def test_refused_greeting_is_phase_4(probe_bin, broken_server, tmp_path):
+    junit = tmp_path / "j.xml"
+    rc, rep, _ = probe(probe_bin, broken_server.targets["greeting-554"], "--junit", str(junit))
+    assert rc == 4 and rep["phase"] == "greeting" and rep["checks"] == []
+    assert "554 5.3.2 no service here" in rep["discovery"]["error"]
+    assert ET.parse(junit).getroot().get("errors") == "1"
