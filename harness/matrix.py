@@ -21,7 +21,8 @@ from pathlib import Path
 
 from harness.clients import REPO
 
-SCENARIOS = REPO / "scenarios"
+# The corpus; SMTPKIT_SCENARIOS_DIR points the matrix elsewhere (the harness's own tests do).
+SCENARIOS = Path(os.environ.get("SMTPKIT_SCENARIOS_DIR") or REPO / "scenarios").resolve()
 TRANSPORTS = ("plain", "unix", "starttls", "tls")
 MATRIX_CLIENTS = ("cpp", "smtplib")
 # The fake server's step timeout: a client that stalls longer has diverged (the runs' own
@@ -66,6 +67,15 @@ def scenario_files() -> list[Path]:
     return sorted(SCENARIOS.rglob("*.scn"))
 
 
+def arg_path(path: Path) -> str:
+    """A scenario path as given to the tools: relative to the repository when inside it, so reports
+    say `scenarios/x.scn:12`."""
+    try:
+        return str(path.resolve().relative_to(REPO))
+    except ValueError:
+        return str(path.resolve())
+
+
 def rel(path: Path | str) -> str:
     """A scenario's name in ids and reports: its path under scenarios/."""
     return str(Path(path).resolve().relative_to(SCENARIOS.resolve()))
@@ -98,7 +108,7 @@ def corpus() -> Corpus:
     if _CORPUS is not None:
         return _CORPUS
     out = Corpus()
-    files = [f.relative_to(REPO) for f in scenario_files()]
+    files = [Path(arg_path(f)) for f in scenario_files()]
     proc = _dump(files)
     if proc.returncode == 0:
         for line in proc.stdout.decode().splitlines():
@@ -135,7 +145,7 @@ class ServerPool:
             argv += ["--transport", t]
         if cert and key:
             argv += ["--cert", str(cert), "--key", str(key)]
-        argv += [str((SCENARIOS / f).relative_to(REPO)) for f in files]
+        argv += [arg_path(SCENARIOS / f) for f in files]
         self.argv = argv
         self.stderr_path = workdir / "fakeserver.stderr"
         self._stderr = open(self.stderr_path, "wb")
@@ -273,7 +283,7 @@ class DriverRun:
 
 
 def run_cpp(file: str, listener: dict, cafile: Path | None) -> DriverRun:
-    argv = [str(driver_binary()), "--scenario", str((SCENARIOS / file).relative_to(REPO)),
+    argv = [str(driver_binary()), "--scenario", arg_path(SCENARIOS / file),
             "--transport", listener["transport"]]
     if listener["transport"] == "unix":
         argv += ["--unix", listener["path"]]
