@@ -92,7 +92,17 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"Python: {platform.python_version()} ({sys.executable})",
         f"peers: aiosmtpd {aiosmtpd_version}; postfix (smtp-sink) {_deb_version('postfix')}; "
         f"clients: {config.getoption('--clients')}",
+        _matrix_header(),
     ]
+
+
+def _matrix_header() -> str:
+    from harness import matrix
+    files = len(matrix.scenario_files())
+    where = matrix.build_dir()
+    missing = matrix.missing_reason()
+    tools = missing or f"smtp-fakeserver + smtp-scenario-client from {where} ({_build_type(where)})"
+    return f"matrix: {files} scenario files under {matrix.SCENARIOS}; {tools}"
 
 
 # -- clients ------------------------------------------------------------------------------------
