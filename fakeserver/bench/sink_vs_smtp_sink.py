@@ -158,7 +158,7 @@ def main() -> int:
         for name, args in (("fakeserver sink", ["sink", "--quiet"]),
                            ("fakeserver sink+Maildir",
                             ["sink", "--quiet", "--maildir", str(tmp / f"Maildir{r}")]),
-                           ("fakeserver replay", ["serve", "--quiet", str(scn)])):
+                           ("fakeserver replay", ["serve", "--quiet", "--reports", os.devnull, str(scn)])):
             proc, port = start_fakeserver(binary, args)
             try:
                 results[name].append(load(port, a.sessions, a.messages, a.size))

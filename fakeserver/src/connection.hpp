@@ -236,9 +236,9 @@ struct SessionEnv {
   class Maildir* maildir;
 };
 
-awaitable<void> run_scripted(std::shared_ptr<Io> io, const scenario::Scenario& sc,
-                             scenario::Transport transport, const SessionEnv& env,
-                             SessionReport& report);
+// `steps`: scenario::steps_for(scenario, transport), computed once per listener.
+awaitable<void> run_scripted(std::shared_ptr<Io> io, const std::vector<scenario::Step>& steps,
+                             const SessionEnv& env, SessionReport& report);
 awaitable<void> run_sink(std::shared_ptr<Io> io, scenario::Transport transport,
                          const SessionEnv& env, SessionReport& report, Summary& totals);
 

@@ -1,54 +1,123 @@
 #include "smtp/fakeserver/report.hpp"
 
-#include <nlohmann/json.hpp>
+#include <cstdio>
 #include <sstream>
 
 namespace smtp::fakeserver {
 
-std::string SessionReport::to_json() const {
-  nlohmann::json j;
-  j["event"] = "session";
-  j["id"] = id;
-  j["mode"] = mode;
-  j["scenario"] = scenario_file;
-  j["name"] = scenario_name;
-  j["transport"] = transport;
-  j["listener"] = listener;
-  j["peer"] = peer;
-  j["ok"] = ok;
-  j["duration_ms"] = duration_ms;
-  if (mode == "sink") {
-    j["messages"] = messages;
-    if (!error.empty()) j["error"] = error;
-  } else {
-    nlohmann::json steps_j = nlohmann::json::array();
-    for (const auto& s : steps) {
-      nlohmann::json sj{
-          {"index", s.index}, {"where", s.where}, {"text", s.text}, {"status", s.status}};
-      if (s.synthetic) sj["synthetic"] = true;
-      if (!s.detail.empty()) sj["detail"] = s.detail;
-      steps_j.push_back(sj);
-    }
-    j["steps"] = steps_j;
-    if (divergence) {
-      j["divergence"] = {{"step", divergence->step},
-                         {"where", divergence->where},
-                         {"expected", divergence->expected},
-                         {"received", divergence->received},
-                         {"reason", divergence->reason}};
-    } else {
-      j["divergence"] = nullptr;
-    }
-    nlohmann::json tj = nlohmann::json::array();
-    for (const auto& t : transcript) {
-      tj.push_back({{"from", std::string(1, t.from)}, {"t_ms", t.t_ms}, {"data", t.data}});
-    }
-    j["transcript"] = tj;
-    j["transcript_truncated"] = transcript_truncated;
+namespace {
+
+// Reports are written once per session, so they are built by hand (a JSON tree per session was
+// the largest cost of replaying a scenario). Strings are escaped per RFC 8259.
+class JsonOut {
+ public:
+  JsonOut& raw(std::string_view s) {
+    out_ += s;
+    return *this;
   }
-  // Received bytes are made visible before they get here, so the dump cannot meet bad UTF-8;
-  // replace anyway rather than throw on a scenario file's own non-UTF-8 text.
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  JsonOut& str(std::string_view s) {
+    static constexpr char hex[] = "0123456789abcdef";
+    out_ += '"';
+    for (char c : s) {
+      auto u = static_cast<unsigned char>(c);
+      if (c == '"' || c == '\\') {
+        out_ += '\\';
+        out_ += c;
+      } else if (u < 0x20) {
+        out_ += "\\u00";
+        out_ += hex[u >> 4];
+        out_ += hex[u & 15];
+      } else {
+        out_ += c;
+      }
+    }
+    out_ += '"';
+    return *this;
+  }
+  JsonOut& key(std::string_view k) {
+    if (out_.back() != '{' && out_.back() != '[') out_ += ',';
+    str(k);
+    out_ += ':';
+    return *this;
+  }
+  JsonOut& num(double v) {
+    char buf[32];
+    auto n = std::snprintf(buf, sizeof buf, "%.3f", v);
+    out_.append(buf, static_cast<std::size_t>(n));
+    return *this;
+  }
+  JsonOut& num(std::uint64_t v) {
+    out_ += std::to_string(v);
+    return *this;
+  }
+  JsonOut& boolean(bool b) {
+    out_ += b ? "true" : "false";
+    return *this;
+  }
+  std::string take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+}  // namespace
+
+std::string SessionReport::to_json() const {
+  JsonOut j;
+  j.raw("{");
+  j.key("event").str("session");
+  j.key("id").num(id);
+  j.key("mode").str(mode);
+  j.key("scenario").str(scenario_file);
+  j.key("name").str(scenario_name);
+  j.key("transport").str(transport);
+  j.key("listener").str(listener);
+  j.key("peer").str(peer);
+  j.key("ok").boolean(ok);
+  j.key("duration_ms").num(duration_ms);
+  if (mode == "sink") {
+    j.key("messages").num(static_cast<std::uint64_t>(messages));
+    if (!error.empty()) j.key("error").str(error);
+    j.raw("}");
+    return j.take();
+  }
+  j.key("steps").raw("[");
+  for (const auto& s : steps) {
+    j.raw(&s == &steps.front() ? "{" : ",{");
+    j.key("index").num(static_cast<std::uint64_t>(s.index));
+    j.key("where").str(s.where);
+    j.key("text").str(s.text);
+    j.key("status").str(s.status);
+    if (s.synthetic) j.key("synthetic").boolean(true);
+    if (!s.detail.empty()) j.key("detail").str(s.detail);
+    j.raw("}");
+  }
+  j.raw("]");
+  j.key("divergence");
+  if (divergence) {
+    j.raw("{");
+    j.key("step").num(static_cast<std::uint64_t>(divergence->step));
+    j.key("where").str(divergence->where);
+    j.key("expected").str(divergence->expected);
+    j.key("received").str(divergence->received);
+    j.key("reason").str(divergence->reason);
+    j.raw("}");
+  } else {
+    j.raw("null");
+  }
+  if (!error.empty()) j.key("error").str(error);
+  j.key("transcript").raw("[");
+  for (const auto& t : transcript) {
+    j.raw(&t == &transcript.front() ? "{" : ",{");
+    j.key("from").str(std::string_view(&t.from, 1));
+    j.key("t_ms").num(t.t_ms);
+    j.key("data").str(t.data);
+    j.raw("}");
+  }
+  j.raw("]");
+  j.key("transcript_truncated").boolean(transcript_truncated);
+  j.raw("}");
+  return j.take();
 }
 
 std::string SessionReport::to_text() const {

@@ -18,14 +18,13 @@ constexpr std::size_t max_received_shown = 512;  // bytes quoted in a divergence
 
 class Player {
  public:
-  Player(std::shared_ptr<Io> io, const scenario::Scenario& sc, scenario::Transport transport,
-         const SessionEnv& env, SessionReport& report)
+  Player(std::shared_ptr<Io> io, const std::vector<Step>& steps, const SessionEnv& env,
+         SessionReport& report)
       : io_(std::move(io)),
-        sc_(sc),
         env_(env),
         limits_(env.options.limits),
         report_(report),
-        steps_(scenario::steps_for(sc, transport)) {}
+        steps_(steps) {}
 
   awaitable<void> play() {
     for (std::size_t i = 0; i < steps_.size(); ++i) {
@@ -393,11 +392,10 @@ class Player {
   };
 
   std::shared_ptr<Io> io_;
-  const scenario::Scenario& sc_;
   const SessionEnv& env_;
   const Limits& limits_;
   SessionReport& report_;
-  std::vector<Step> steps_;
+  const std::vector<Step>& steps_;
   std::size_t current_ = 0;
   std::string out_;
   Drip drip_;
@@ -407,10 +405,9 @@ class Player {
 
 }  // namespace
 
-awaitable<void> run_scripted(std::shared_ptr<Io> io, const scenario::Scenario& sc,
-                             scenario::Transport transport, const SessionEnv& env,
-                             SessionReport& report) {
-  Player player(std::move(io), sc, transport, env, report);
+awaitable<void> run_scripted(std::shared_ptr<Io> io, const std::vector<Step>& steps,
+                             const SessionEnv& env, SessionReport& report) {
+  Player player(std::move(io), steps, env, report);
   co_await player.play();
 }
 

@@ -7,6 +7,7 @@
 
 #include "connection.hpp"
 #include "maildir.hpp"
+#include "smtp/scenario/transport.hpp"
 
 namespace smtp::fakeserver {
 
@@ -103,6 +104,12 @@ struct Server::Impl {
   template <class Acceptor>
   awaitable<void> accept_loop(Acceptor& acceptor, ListenerInfo info) {
     using Protocol = typename Acceptor::protocol_type;
+    // The steps to play over this listener's transport, shared by all its sessions.
+    std::shared_ptr<const std::vector<scenario::Step>> steps;
+    if (info.scenario >= 0) {
+      steps = std::make_shared<const std::vector<scenario::Step>>(scenario::steps_for(
+          *options.scenarios.at(static_cast<std::size_t>(info.scenario)), info.transport));
+    }
     while (!stopping) {
       error_code ec;
       auto sock = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
@@ -147,11 +154,13 @@ struct Server::Impl {
       }
       auto conn = std::make_unique<SocketConnection<Protocol>>(std::move(sock));
       auto io_ptr = std::make_shared<Io>(io.get_executor(), std::move(conn), options.limits);
-      asio::co_spawn(io, session(io_ptr, info, std::move(report)), asio::detached);
+      asio::co_spawn(io, session(io_ptr, info, steps, std::move(report)), asio::detached);
     }
   }
 
-  awaitable<void> session(std::shared_ptr<Io> conn, ListenerInfo info, SessionReport report) {
+  awaitable<void> session(std::shared_ptr<Io> conn, ListenerInfo info,
+                          std::shared_ptr<const std::vector<scenario::Step>> steps,
+                          SessionReport report) {
     SessionEnv env{options, have_tls ? &ssl : nullptr, maildir.get()};
     try {
       if (options.mode == ServerOptions::Mode::sink) {
@@ -168,8 +177,7 @@ struct Server::Impl {
           totals.message_bytes += local.message_bytes;
         }
       } else {
-        const auto& sc = *options.scenarios.at(static_cast<std::size_t>(info.scenario));
-        co_await run_scripted(conn, sc, info.transport, env, report);
+        co_await run_scripted(conn, *steps, env, report);
       }
     } catch (const std::exception& e) {
       // Nothing a peer sends may take the server down: record it against this session only.
@@ -196,7 +204,9 @@ struct Server::Impl {
       ++totals.sessions;
       if (!report.ok) ++totals.diverged;
       // Sink sessions are many and uniform: keep only the scripted reports.
-      if (options.mode == ServerOptions::Mode::scripted) reports.push_back(std::move(report));
+      if (options.mode == ServerOptions::Mode::scripted && options.keep_reports) {
+        reports.push_back(std::move(report));
+      }
       done = options.max_sessions && totals.sessions >= *options.max_sessions;
     }
     if (done) shutdown();

@@ -81,6 +81,7 @@ void raise_fd_limit() {
 int run_server(ServerOptions options, bool quiet, bool report_sink_sessions,
                const std::string& reports_path) {
   bool scripted = options.mode == ServerOptions::Mode::scripted;
+  options.keep_reports = false;
   std::FILE* reports = stdout;
   if (!reports_path.empty()) {
     reports = std::fopen(reports_path.c_str(), "a");

@@ -56,6 +56,9 @@ struct ServerOptions {
   std::string maildir;  // empty: messages are counted, not stored
   bool lmtp = false;    // LMTP: LHLO, one reply per recipient after the dot
   std::string hostname = "fakeserver.test";
+  // Keep every scripted session's report for reports() (in-process tests); the CLI prints them
+  // instead and turns this off, so a long run does not grow.
+  bool keep_reports = true;
   // Called on the server's thread as each session ends.
   std::function<void(const SessionReport&)> on_session;
 };
