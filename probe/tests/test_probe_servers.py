@@ -185,3 +185,11 @@ def test_refused_greeting_is_phase_4(probe_bin, broken_server, tmp_path):
     assert rc == 4 and rep["phase"] == "greeting" and rep["checks"] == []
     assert "554 5.3.2 no service here" in rep["discovery"]["error"]
     assert ET.parse(junit).getroot().get("errors") == "1"
+
+
+def test_timeout_bounds_a_silent_server(probe_bin, broken_server):
+    p = subprocess.run([str(probe_bin), *broken_server.targets["slow-greeting"], "--timeout", "1",
+                        "--json"], capture_output=True, text=True, timeout=30)
+    rep = json.loads(p.stdout)
+    assert p.returncode == 4 and rep["phase"] == "greeting"
+    assert "timed out" in rep["discovery"]["error"]
