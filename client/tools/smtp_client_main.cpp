@@ -1,6 +1,7 @@
 // smtp-client: sends one message with the smtp::client library (swaks-like). See --help.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -31,14 +32,20 @@ With --json, standard output gets exactly one JSON object:
             "recipients": {"ADDR": [CODE, "TEXT"]} (SMTPRecipientsRefused)}}
 "type" is the smtp:: exception class (SMTPSenderRefused, SMTPRecipientsRefused, SMTPDataError,
 SMTPConnectError, SMTPHeloError, SMTPServerDisconnected, SMTPTimeoutError, SMTPProtocolError,
-SMTPNotSupportedError, ...), "ValueError" for input refused before sending, "UsageError" for bad
+SMTPNotSupportedError, SMTPAuthenticationError, SSLError, SSLCertVerificationError, ...), "ValueError" for input refused before sending, "UsageError" for bad
 flags or an unreadable --data file. "message" is the server's text for errors that carry a reply,
 otherwise a description. For LMTP, recipients refused after the final dot appear in "refused".
 
 The transaction is smtplib's sendmail(): EHLO (LHLO with --lmtp), HELO if EHLO is refused, MAIL
 with SIZE=n when the server advertises SIZE plus each --mail-option, RCPT per --to with each
 --rcpt-option, DATA, the message (line endings made CRLF, leading dots doubled), then QUIT.
---server defaults to localhost; the port to 25 (2003 with --lmtp). --unix connects to a Unix
+--server defaults to localhost; the port to 25 (2003 with --lmtp, 465 with --tls).
+TLS: --tls (implicit TLS) or --starttls (required: a server without STARTTLS is an error, never a
+plaintext fallback); the certificate is verified against the system store (or --cafile) and the
+--server host name unless --insecure. --user logs in (smtplib's login(): the best advertised
+mechanism of SCRAM-SHA-256, CRAM-MD5, PLAIN, LOGIN, and no fallback after a refusal); the password
+comes from --password-file or $SMTP_PASSWORD, never from the command line. PLAIN/LOGIN without TLS
+are refused unless the server is on a loopback address. Credentials never appear in --debug. --unix connects to a Unix
 stream socket instead (SMTP, or LMTP with --lmtp).)";
 
 json reply_json(const smtp::Reply& r) {
@@ -86,7 +93,33 @@ struct SendArgs {
   double timeout = 0;
   int debug = 0;
   bool json = false;
+  bool tls = false;       // SMTP_SSL: TLS from the first byte
+  bool starttls = false;  // STARTTLS, required: no plaintext fallback
+  std::string cafile;
+  bool insecure = false;
+  std::string user;
+  std::string password_file;
+  std::string password_env = "SMTP_PASSWORD";
 };
+
+// The password never comes from the command line (visible in ps): a file's first line, or an
+// environment variable.
+std::optional<std::string> read_password(const SendArgs& a, std::string& why) {
+  if (!a.password_file.empty()) {
+    std::ifstream in(a.password_file, std::ios::binary);
+    std::string line;
+    if (!in || !std::getline(in, line)) {
+      why = "cannot read --password-file " + a.password_file;
+      return std::nullopt;
+    }
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    return line;
+  }
+  if (const char* env = std::getenv(a.password_env.c_str())) return std::string(env);
+  why =
+      "--user needs a password: --password-file FILE or the environment variable " + a.password_env;
+  return std::nullopt;
+}
 
 int run_send(const SendArgs& a) {
   std::string message;
@@ -111,6 +144,17 @@ int run_send(const SendArgs& a) {
     return report_error(a.json, "ValueError", std::nullopt, e.what(), json::object(), exit_usage);
   }
 
+  std::optional<std::string> password;
+  if (!a.user.empty()) {
+    std::string why;
+    password = read_password(a, why);
+    if (!password)
+      return report_error(a.json, "UsageError", std::nullopt, why, json::object(), exit_usage);
+  }
+  smtp::TlsContext tls;
+  if (!a.cafile.empty()) tls.cafile = a.cafile;
+  tls.insecure_skip_verify = a.insecure;
+
   std::optional<std::string> local;
   if (!a.local_hostname.empty()) local = a.local_hostname;
   smtp::Timeout timeout;
@@ -118,7 +162,10 @@ int run_send(const SendArgs& a) {
 
   try {
     std::unique_ptr<smtp::SMTP> client;
-    if (a.lmtp) {
+    if (a.tls) {
+      client = std::make_unique<smtp::SMTP_SSL>(std::string(), 0, local, std::nullopt, std::nullopt,
+                                                timeout, tls);
+    } else if (a.lmtp) {
       client = std::make_unique<smtp::LMTP>(std::string(), 0, local, timeout);
     } else {
       client = std::make_unique<smtp::SMTP>(std::string(), 0, local, timeout);
@@ -139,6 +186,11 @@ int run_send(const SendArgs& a) {
       client->close();
       throw smtp::SMTPConnectError(greeting.code, greeting.text);
     }
+    if (a.starttls) {
+      client->set_require_tls(true);
+      client->starttls(tls);
+    }
+    if (password) client->login(a.user, *password);
     const smtp::RefusedRecipients refused =
         client->sendmail(a.from, a.to, message, a.mail_options, a.rcpt_options);
     try {
@@ -179,6 +231,7 @@ int run_send(const SendArgs& a) {
 int main(int argc, char** argv) {
   CLI::App app{"smtp-client: an SMTP/LMTP client built on smtp::client (smtplib's API in C++)"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("smtp-client (smtpkit) ") + SMTPKIT_VERSION);
   SendArgs args;
   app.footer("Run `smtp-client send --help` for the flags, the JSON shape and the exit statuses.");
   CLI::App* send = app.add_subcommand("send", "send one message (smtplib's sendmail())");
@@ -199,6 +252,24 @@ int main(int argc, char** argv) {
   send->add_option("--debug", args.debug, "LEVEL: 1 smtplib-style send:/reply: lines, 2 with times")
       ->check(CLI::Range(0, 2));
   send->add_flag("--json", args.json, "print one JSON object (shape in the description)");
+  auto* tls_opt = send->add_flag("--tls", args.tls, "implicit TLS (SMTP_SSL, default port 465)");
+  auto* starttls_opt =
+      send->add_flag("--starttls", args.starttls,
+                     "STARTTLS before anything else, and require it (no plaintext fallback)");
+  tls_opt->excludes(starttls_opt);
+  tls_opt->excludes(unix_opt);
+  starttls_opt->excludes(unix_opt);
+  send->add_option("--cafile", args.cafile,
+                   "trust the CA certificates in this PEM FILE "
+                   "(default: the system store)");
+  send->add_flag("--insecure", args.insecure,
+                 "do not verify the server's certificate or name (tests only)");
+  send->add_option("--user", args.user,
+                   "log in (AUTH) as USER; the password comes from "
+                   "--password-file or $SMTP_PASSWORD");
+  send->add_option("--password-file", args.password_file, "FILE whose first line is the password");
+  send->add_option("--password-env", args.password_env,
+                   "environment VARIABLE holding the password (default SMTP_PASSWORD)");
   send->footer(description);
 
   try {
@@ -206,6 +277,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     app.exit(e);
