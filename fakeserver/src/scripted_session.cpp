@@ -15,6 +15,7 @@ using scenario::visible;
 constexpr char tls_alert_handshake_failure[] = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28};
 constexpr std::size_t max_entry_shown = 4096;    // one transcript entry, beyond that: cut
 constexpr std::size_t max_received_shown = 512;  // bytes quoted in a divergence
+constexpr long quiet_probe_ms = 5;  // after a quiet sleep: how long to look for stray bytes
 
 class Player {
  public:
@@ -66,11 +67,18 @@ class Player {
         drip_ = {s.duration, s.count};
         co_return true;
       case Step::Kind::sleep: {
-        bool ok_ = co_await flush();
-        if (!ok_) co_return false;
-      }
+        bool flushed = co_await flush();
+        if (!flushed) co_return false;
         co_await io_->sleep(s.duration);
+        if (s.mode == "quiet") {
+          bool quiet = co_await nothing_received();
+          if (!quiet) {
+            bool r = diverge(s, io_->in.pending(), "the client sent bytes during a quiet pause");
+            co_return r;
+          }
+        }
         co_return true;
+      }
       case Step::Kind::client_line: {
         {
           bool ok_ = co_await flush();
@@ -267,6 +275,13 @@ class Player {
     if (s.capture) detail += "; content: " + visible(body.message());
     report_.steps[current_].detail = detail;
     co_return true;
+  }
+
+  // True when the client has sent nothing (beyond what the script consumed) by now.
+  awaitable<bool> nothing_received() {
+    if (!io_->in.empty()) co_return false;
+    auto st = co_await io_->fill(std::chrono::milliseconds(quiet_probe_ms));
+    co_return st != Io::Status::ok || io_->in.empty();
   }
 
   awaitable<bool> starttls(const Step& s) {

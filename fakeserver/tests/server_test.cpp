@@ -133,3 +133,24 @@ TEST(Server, ExpectCloseFailsWhenTheClientTalksInstead) {
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.divergence->received, "QUIT\\r\\n");
 }
+
+TEST(Server, QuietSleepCatchesBytesSentDuringThePause) {
+  // The dot after a bare LF is not the end of data: a client (or proxy) must not go on talking.
+  auto server = start("description: d\nS: 220 mx\nsleep 200ms quiet\nS: 250 never sent\n");
+  RawClient c(server->listeners().at(0).port);
+  c.line();
+  c.send("EHLO early\r\n");
+  auto r = wait_report(*server);
+  ASSERT_FALSE(r.ok);
+  EXPECT_EQ(r.divergence->where, "inline.scn:3");
+  EXPECT_EQ(r.divergence->received, "EHLO early\\r\\n");
+  EXPECT_EQ(r.divergence->reason, "the client sent bytes during a quiet pause");
+}
+
+TEST(Server, QuietSleepPassesWhenTheClientWaits) {
+  auto server = start("description: d\nS: 220 mx\nsleep 50ms quiet\nS: 250 after the pause\n");
+  RawClient c(server->listeners().at(0).port);
+  EXPECT_EQ(c.line(), "220 mx\r\n");
+  EXPECT_EQ(c.line(), "250 after the pause\r\n");
+  EXPECT_TRUE(wait_report(*server).ok);
+}

@@ -50,3 +50,20 @@ def test_serve_refuses_a_client_role_scenario(fakeserver_bin):
     r = run(fakeserver_bin, "serve", SCENARIOS / "probe" / "greeting-and-ehlo.scn")
     assert r.returncode == 2
     assert "not playable by the fake server" in r.stderr
+
+
+def test_time_limit_ends_the_run_with_an_exit_line(fakeserver):
+    import time
+    srv = fakeserver("serve", SCENARIOS / "basic" / "send-one-message.scn", "--time-limit", 0.3)
+    start = time.monotonic()
+    assert srv.wait(timeout=10) == 0  # no session, so none diverged
+    assert time.monotonic() - start < 5
+    assert srv.exit_event == {"event": "exit", "sessions": 0, "diverged": 0, "messages": 0,
+                              "message_bytes": 0}
+
+
+def test_tls_transport_without_certificate_is_skipped_not_fatal(fakeserver):
+    srv = fakeserver("serve", SCENARIOS / "basic" / "send-one-message.scn")
+    assert {l["transport"] for l in srv.listeners} == {"plain"}
+    assert {(s["transport"], s["reason"]) for s in srv.skipped} == {
+        ("starttls", "needs --cert and --key"), ("tls", "needs --cert and --key")}
