@@ -11,6 +11,7 @@ driver (`smtp-scenario-client`):
 
 from __future__ import annotations
 
+import email
 import smtplib
 import socket
 import ssl
@@ -148,7 +149,6 @@ def run(scenario: dict, listener: dict, context: ssl.SSLContext | None) -> Run:
                                     _list(kw, "mail_options"), _list(kw, "rcpt_options"))
                 refused = {addr: [c, _text(t)] for addr, (c, t) in got.items()}
             elif name == "send_message":
-                import email
                 msg = email.message_from_string(message)
                 to = _list(kw, "to_addrs") or None
                 got = smtp.send_message(msg, kw.get("from_addr"), to,
@@ -163,7 +163,8 @@ def run(scenario: dict, listener: dict, context: ssl.SSLContext | None) -> Run:
             elif name == "login":
                 extra = {}
                 if "initial_response_ok" in kw:
-                    extra["initial_response_ok"] = kw["initial_response_ok"].lower() in ("1", "true", "yes")
+                    extra["initial_response_ok"] = kw["initial_response_ok"].lower() in (
+                        "1", "true", "yes")
                 r = smtp.login(args[0], args[1], **extra)
             elif name == "docmd":
                 r = smtp.docmd(args[0], " ".join(args[1:]))
@@ -174,7 +175,8 @@ def run(scenario: dict, listener: dict, context: ssl.SSLContext | None) -> Run:
         result.outcome = {"ok": True, "reply": last, "refused": refused}
     except Exception as exc:  # the outcome is the exception
         error = {"type": type(exc).__name__, "types": _types(exc),
-                 "code": getattr(exc, "smtp_code", None), "message": _text(getattr(exc, "smtp_error", exc))}
+                 "code": getattr(exc, "smtp_code", None),
+                 "message": _text(getattr(exc, "smtp_error", exc))}
         if isinstance(exc, smtplib.SMTPSenderRefused):
             error["sender"] = exc.sender
         if isinstance(exc, smtplib.SMTPRecipientsRefused):
