@@ -33,7 +33,7 @@ from harness.servers.sockets import DripServer, RefusingPort, SilentServer
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("smtpkit harness")
-    group.addoption("--clients", default=",".join(clients.CLIENTS),
+    group.addoption("--clients", "--client", default=",".join(clients.CLIENTS),
                     help="comma-separated clients to run: cpp (smtp-client), smtplib (reference)")
     group.addoption("--require-smtp-client", action="store_true",
                     help="fail instead of skipping when smtp-client is not built (CI main job)")
