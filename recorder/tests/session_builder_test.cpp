@@ -1,0 +1,189 @@
+// The session builder: a proxied exchange in, a scenario out that the one parser reads back and
+// the fake server can play. Each test reads as the transcript the proxy saw.
+#include "smtp/recorder/session_builder.hpp"
+
+#include <gtest/gtest.h>
+
+#include "smtp/scenario/parser.hpp"
+
+using namespace smtp::recorder;
+namespace sc = smtp::scenario;
+
+namespace {
+
+struct Live {
+  SessionBuilder b{BuilderOptions{}};
+  double t = 0;
+  Live& S(std::string_view bytes, double after = 1) {
+    b.server_bytes(bytes, t += after);
+    return *this;
+  }
+  Live& C(std::string_view bytes, double after = 1) {
+    b.client_bytes(bytes, t += after);
+    return *this;
+  }
+};
+
+// What the file says after a write and a parse: the recording must survive its own format.
+sc::Scenario reread(const Recording& r) {
+  return sc::parse_text(r.text(), "recorded.scn");
+}
+
+std::string script_of(const sc::Scenario& s) {
+  std::string out;
+  for (const auto& st : s.steps) {
+    switch (st.kind) {
+      case sc::Step::Kind::server_line:
+        out += "S: " + st.pattern->source() + "\n";
+        break;
+      case sc::Step::Kind::client_line:
+        out += "C: " + st.pattern->source() + "\n";
+        break;
+      default:
+        out += st.text + "\n";
+    }
+  }
+  return out;
+}
+
+Live one_message_session() {
+  Live l;
+  l.S("220 mx.example ESMTP\r\n")
+      .C("EHLO laptop-42.local\r\n")
+      .S("250-mx.example\r\n250-SIZE 1000\r\n250 PIPELINING\r\n")
+      .C("MAIL FROM:<alice@example.org> SIZE=321\r\n")
+      .S("250 ok\r\n")
+      .C("RCPT TO:<bob@example.org>\r\n")
+      .S("250 ok\r\n")
+      .C("RCPT TO:<carol@example.org>\r\n")
+      .S("550 5.1.1 no such user\r\n")
+      .C("DATA\r\n")
+      .S("354 go ahead\r\n")
+      .C("Message-ID: <123@laptop>\r\nSubject: hi\r\n\r\n..dotted\r\n.\r\n")
+      .S("250 2.0.0 queued as 4711\r\n")
+      .C("QUIT\r\n")
+      .S("221 bye\r\n");
+  l.b.server_closed(l.t += 1);
+  return l;
+}
+
+}  // namespace
+
+TEST(SessionBuilder, OneMessageGeneralisesNoiseAndKeepsServerBytes) {
+  auto l = one_message_session();
+  auto r = l.b.finish();
+  EXPECT_TRUE(r.problems.empty());
+  auto s = reread(r);
+  EXPECT_TRUE(s.playable_as_server());
+  EXPECT_EQ(script_of(s),
+            "S: 220 mx.example ESMTP\n"
+            "C: EHLO *\n"
+            "S: 250-mx.example\nS: 250-SIZE 1000\nS: 250 PIPELINING\n"
+            "C: MAIL FROM:<alice@example.org> SIZE=*\n"
+            "S: 250 ok\nC: RCPT TO:<bob@example.org>\nS: 250 ok\n"
+            "C: RCPT TO:<carol@example.org>\nS: 550 5.1.1 no such user\n"
+            "C: DATA\nS: 354 go ahead\ndata\nS: 250 2.0.0 queued as 4711\n"
+            "C: QUIT\nS: 221 bye\nclose\n");
+  ASSERT_EQ(s.client.calls.size(), 2u);
+  EXPECT_EQ(s.client.calls[0].name, "sendmail");
+  EXPECT_EQ(s.client.calls[0].args,
+            (std::vector<std::string>{"alice@example.org", "bob@example.org,carol@example.org"}));
+  EXPECT_EQ(s.client.calls[1].name, "quit");
+  EXPECT_EQ(*s.client.message, "Message-ID: <123@laptop>\r\nSubject: hi\r\n\r\n.dotted\r\n");
+  ASSERT_TRUE(s.client.expect);
+  EXPECT_TRUE(s.client.expect->ok);
+  EXPECT_EQ(s.client.expect->refused, (std::map<std::string, int>{{"carol@example.org", 550}}));
+}
+
+TEST(SessionBuilder, SenderRefusedThenRsetIsSendmailRaising) {
+  Live l;
+  l.S("220 mx\r\n").C("EHLO x\r\n").S("250 mx\r\n").C("MAIL FROM:<a@b>\r\n");
+  l.S("553 5.7.1 go away\r\n").C("RSET\r\n").S("250 ok\r\n");
+  l.b.client_closed(l.t += 1);
+  auto s = reread(l.b.finish());
+  ASSERT_TRUE(s.client.expect);
+  EXPECT_FALSE(s.client.expect->ok);
+  EXPECT_EQ(s.client.expect->exception, "SMTPSenderRefused");
+  EXPECT_EQ(s.client.expect->code, 553);
+  EXPECT_EQ(s.steps.back().kind, sc::Step::Kind::expect_close);
+}
+
+TEST(SessionBuilder, GarbageAndCutLinesAreKeptByteForByte) {
+  Live l;
+  l.S(std::string("220 ok\r\nhello\n\0\xff", 16)).S("250-cut mid-li", 0.1);
+  l.b.server_closed(l.t += 1);
+  auto s = reread(l.b.finish());
+  ASSERT_EQ(s.steps.size(), 3u);
+  EXPECT_EQ(s.steps[0].kind, sc::Step::Kind::server_line);
+  EXPECT_EQ(s.steps[1].kind, sc::Step::Kind::server_raw);
+  EXPECT_EQ(s.steps[1].bytes, std::string("hello\n\0\xff", 8) + "250-cut mid-li");
+  EXPECT_EQ(s.steps[2].kind, sc::Step::Kind::close);
+  EXPECT_FALSE(s.client.expect->ok);
+}
+
+TEST(SessionBuilder, PausesAboveTheThresholdBecomeSleeps) {
+  Live l;
+  l.S("220-first\r\n", 10).S("220 second\r\n", 900);
+  l.b.server_closed(l.t += 5);
+  auto s = reread(l.b.finish());
+  ASSERT_GE(s.steps.size(), 3u);
+  EXPECT_EQ(s.steps[1].kind, sc::Step::Kind::sleep);
+  EXPECT_EQ(s.steps[1].duration.count(), 900);
+}
+
+TEST(SessionBuilder, AuthIsReplacedByPlaceholders) {
+  Live l;
+  l.S("220 mx\r\n").C("EHLO x\r\n").S("250-mx\r\n250 AUTH PLAIN LOGIN\r\n");
+  l.C("AUTH LOGIN\r\n").S("334 VXNlcm5hbWU6\r\n").C("c2VjcmV0LXVzZXI=\r\n");
+  l.S("334 UGFzc3dvcmQ6\r\n").C("aHVudGVyMg==\r\n").S("235 2.7.0 ok\r\n");
+  l.C("QUIT\r\n").S("221 bye\r\n");
+  l.b.server_closed(l.t += 1);
+  auto r = l.b.finish();
+  const auto text = r.text();
+  EXPECT_EQ(text.find("c2VjcmV0LXVzZXI"), std::string::npos) << text;
+  EXPECT_EQ(text.find("aHVudGVyMg"), std::string::npos) << text;
+  EXPECT_NE(text.find("placeholder"), std::string::npos);
+  auto s = reread(r);
+  EXPECT_TRUE(s.playable_as_server());
+  EXPECT_EQ(s.client.calls[0].name, "login");
+  EXPECT_TRUE(s.client.expect->ok);
+  EXPECT_TRUE(s.steps[4].pattern->matches("AUTH LOGIN"));
+  EXPECT_TRUE(s.steps[6].pattern->matches("anything at all"));
+}
+
+TEST(SessionBuilder, StartTlsIsTheScriptsOwnStep) {
+  Live l;
+  l.S("220 mx\r\n").C("EHLO x\r\n").S("250-mx\r\n250 STARTTLS\r\n").C("STARTTLS\r\n");
+  EXPECT_TRUE(l.b.starttls_pending());
+  l.S("220 go\r\n");
+  EXPECT_EQ(l.b.take_starttls_reply(), 220);
+  l.b.tls_started(l.t += 1);
+  l.C("EHLO x\r\n").S("250 mx\r\n").C("QUIT\r\n").S("221 bye\r\n");
+  l.b.server_closed(l.t += 1);
+  auto s = reread(l.b.finish());
+  EXPECT_EQ(s.steps[6].kind, sc::Step::Kind::starttls);
+  EXPECT_EQ(s.client.calls[0].name, "starttls");
+  EXPECT_TRUE(s.client.expect->ok);
+}
+
+TEST(SessionBuilder, CloseInTheMiddleOfTheMessageIsDataLinesThenClose) {
+  Live l;
+  l.S("220 mx\r\n").C("HELO x\r\n").S("250 mx\r\n").C("MAIL FROM:<a@b>\r\n").S("250 ok\r\n");
+  l.C("RCPT TO:<c@d>\r\n").S("250 ok\r\n").C("DATA\r\n").S("354 go\r\n");
+  l.C("Subject: x\r\n\r\nline\r\n");
+  l.b.server_closed(l.t += 1);
+  auto s = reread(l.b.finish());
+  const auto& cut = s.steps[s.steps.size() - 2];
+  EXPECT_EQ(cut.kind, sc::Step::Kind::data_lines);
+  EXPECT_EQ(cut.count, 3u);
+  EXPECT_EQ(s.client.expect->exception, "SMTPServerDisconnected");
+}
+
+TEST(SessionBuilder, BytesAfterStartTlsAreReported) {
+  Live l;
+  l.S("220 mx\r\n").C("EHLO x\r\n").S("250 STARTTLS\r\n").C("STARTTLS\r\nNOOP\r\n");
+  auto r = l.b.finish();
+  ASSERT_EQ(r.problems.size(), 1u);
+  EXPECT_NE(r.problems[0].find("RFC 3207"), std::string::npos);
+  EXPECT_NE(r.text().find("NOT REPLAYABLE"), std::string::npos);
+}
