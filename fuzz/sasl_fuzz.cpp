@@ -16,8 +16,7 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   FuzzedDataProvider in(data, size);
-  static constexpr const char* names[] = {"PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256",
-                                          "XOAUTH2"};
+  static constexpr const char* names[] = {"PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256", "XOAUTH2"};
   const std::string name = names[in.ConsumeIntegralInRange<std::size_t>(0, 4)];
   smtp::sasl::credentials creds;
   creds.user = in.ConsumeRandomLengthString(64);

@@ -3,6 +3,8 @@
 // Includes resolve against an empty private directory; inputs naming another directory ('/' in
 // an include) are skipped so the fuzzer cannot read the machine's files (see
 // /work/status/hardening-findings.md: include of /dev/zero).
+#include <unistd.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -10,7 +12,6 @@
 #include <smtp/scenario/parser.hpp>
 #include <string>
 #include <string_view>
-#include <unistd.h>
 
 namespace {
 

@@ -68,25 +68,53 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         case 0:
           (void)client->sendmail("a@example.org", {"b@example.org", "c@example.org"}, msg);
           break;
-        case 1: (void)client->send_message(msg); break;
-        case 2: (void)client->ehlo(); break;
-        case 3: (void)client->helo(); break;
-        case 4: client->ehlo_or_helo_if_needed(); break;
-        case 5: (void)client->verify("b@example.org"); break;
-        case 6: (void)client->expn("list"); break;
-        case 7: (void)client->help(); break;
-        case 8: (void)client->noop(); break;
-        case 9: (void)client->rset(); break;
-        case 10: (void)client->docmd("ETRN", "example.org"); break;
+        case 1:
+          (void)client->send_message(msg);
+          break;
+        case 2:
+          (void)client->ehlo();
+          break;
+        case 3:
+          (void)client->helo();
+          break;
+        case 4:
+          client->ehlo_or_helo_if_needed();
+          break;
+        case 5:
+          (void)client->verify("b@example.org");
+          break;
+        case 6:
+          (void)client->expn("list");
+          break;
+        case 7:
+          (void)client->help();
+          break;
+        case 8:
+          (void)client->noop();
+          break;
+        case 9:
+          (void)client->rset();
+          break;
+        case 10:
+          (void)client->docmd("ETRN", "example.org");
+          break;
         case 11:
           (void)client->mail("a@example.org");
           (void)client->rcpt("b@example.org");
           (void)client->data(msg);
           break;
-        case 12: (void)client->login("user", "secret"); break;
-        case 13: (void)client->starttls(); break;
-        case 14: (void)client->getreply(); break;
-        default: (void)client->quit(); break;
+        case 12:
+          (void)client->login("user", "secret");
+          break;
+        case 13:
+          (void)client->starttls();
+          break;
+        case 14:
+          (void)client->getreply();
+          break;
+        default:
+          (void)client->quit();
+          break;
       }
     } catch (const smtp::SMTPException&) {
       // documented outcome; the session may go on (smtplib's objects can be reused)
