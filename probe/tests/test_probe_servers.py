@@ -50,6 +50,7 @@ def test_aiosmtpd_safe_by_default_delivers_nothing(probe_bin, aiosmtpd_tls, cert
     assert "[1/" in err and "greeting" in err
 
 
+@pytest.mark.slow  # four 2-second quiet pauses
 def test_aiosmtpd_resists_smuggling_and_nothing_is_delivered(probe_bin, aiosmtpd_tls, tmp_path):
     junit = tmp_path / "probe.xml"
     rc, rep, _ = probe(probe_bin, aiosmtpd_tls.target, "--rcpt", "owner@example.org",
@@ -97,6 +98,7 @@ def test_lmtp_over_unix_one_reply_per_recipient(probe_bin, aiosmtpd_lmtp):
     assert [m["to"] for m in delivered] == [["owner@example.org", "owner@example.org"]]
 
 
+@pytest.mark.slow  # four 2-second quiet pauses
 def test_postfix_known_verdicts(probe_bin, postfix, certs):
     rc, rep, _ = probe(probe_bin, postfix.target, "--cafile", str(certs["ca"]), "--tls-name",
                        "localhost", "--rcpt", "owner@example.org", "--allow-delivery")
@@ -154,6 +156,7 @@ def test_dovecot_lmtp_known_verdicts(probe_bin, dovecot):
     assert len(dovecot.delivered("owner")) == 1
 
 
+@pytest.mark.slow  # four 2-second quiet pauses
 def test_postfix_with_smuggling_fix_passes_every_variant(probe_bin, postfix_hardened):
     rc, rep, _ = probe(probe_bin, postfix_hardened.target, "--rcpt", "owner@example.org",
                        "--allow-delivery", "--check", "smuggling-bare-lf", "--check",
