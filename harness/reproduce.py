@@ -123,8 +123,13 @@ class Verdict:
     client: str
     outcome: dict
     trace: list[str]
-    problems: list[str]
+    outcome_problems: list[str]  # the client's outcome vs the file's `expect:`
+    session_problems: list[str]  # the server's session vs the script
     session: dict | None
+
+    @property
+    def problems(self) -> list[str]:
+        return self.outcome_problems + self.session_problems
 
     @property
     def passed(self) -> bool:
@@ -147,7 +152,7 @@ def run_client(client: str, path: Path, scenario: dict, served: Served,
     expect = client_section["expect"]
     if client == "smtplib" and client_section.get("expect_smtplib"):
         expect = client_section["expect_smtplib"]
-    problems = []
+    problems: list[str] = []
     if "unsupported" in outcome:
         problems.append(f"the client cannot run this file: {outcome['unsupported']}")
     elif expect is None:
@@ -155,12 +160,14 @@ def run_client(client: str, path: Path, scenario: dict, served: Served,
     else:
         problems += matrix.compare(expect, outcome)
     smtplib_differs = client == "smtplib" and client_section.get("expect_smtplib")
+    session_problems = []
     if session is None:
-        problems.append("no session report from the fake server")
+        session_problems.append("no session report from the fake server")
     elif not session.get("ok") and not smtplib_differs:
         div = session.get("divergence") or {}
-        problems.append(f"the server's session diverged at {div.get('where')}: {div.get('reason')}")
-    return Verdict(client, outcome, trace, problems, session)
+        session_problems.append(f"the server's session diverged at {div.get('where')}: "
+                                f"{div.get('reason')}")
+    return Verdict(client, outcome, trace, problems, session_problems, session)
 
 
 def reproduce(path: Path, transport: str | None, clients: list[str],

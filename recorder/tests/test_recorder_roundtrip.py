@@ -30,6 +30,7 @@ MESSAGE = (b"Subject: recorded\r\nMessage-ID: <live-run@harness.test>\r\n\r\nOne
            b".a line that starts with a dot\r\n")
 
 pytestmark = pytest.mark.realserver
+WENT_ON = "The client went on after its call failed"
 
 
 @pytest.fixture(autouse=True)
@@ -118,7 +119,16 @@ def round_trip(tmp_path: Path, upstream: list[str], client_name: str, sender: st
         # through the matrix's driver for the same client.
         cpp_or_smtplib = "cpp" if client_name == "cpp" else "smtplib"
         [verdict] = reproduce.reproduce(file, "plain", [cpp_or_smtplib], out=open(os.devnull, "w"))
-        assert verdict.passed, f"{verdict.problems}\n{ctx}\n{matrix.render_session(verdict.session)}"
+        detail = f"{verdict.problems}\n{ctx}\n{matrix.render_session(verdict.session)}"
+        assert not verdict.outcome_problems, detail
+        if WENT_ON not in text:
+            assert not verdict.session_problems, detail
+        else:
+            # The live client sent more after its failing call (smtplib's CLI quits); a driver
+            # stops at the failing call, so the server sees the client close instead. The file
+            # says so in its header.
+            assert "the client closed" in (verdict.session or {}).get("divergence", {}).get(
+                "reason", ""), detail
     return live, file
 
 
@@ -131,7 +141,7 @@ def test_aiosmtpd_two_recipients(tmp_path, aiosmtpd_smtp, client_name):
                             ["bob@harness.test", "carol@harness.test"])
     text = file.read_text()
     assert live.get("exit") == 0, live
-    assert "C: EHLO *" in text
+    assert "C: EHLO *" in text or "C: ehlo *" in text, text
     assert "\ndata\n" in text and "live-run@harness.test" not in text.split("\n\n", 2)[-1]
 
 
@@ -306,7 +316,7 @@ def test_garbage_and_close_mid_line_recorded_faithfully(tmp_path, client_name):
         server.close()
     text = file.read_text()
     assert live["ok"] is False, live
-    assert "S+ " in text and "\\0" in text and "\\xff\\xfe" in text and "250 SIZE 10" in text, text
+    assert "S+ " in text and "\\0" in text and "\\xFF\\xFE" in text and "250 SIZE 10" in text, text
     assert text.rstrip().endswith("close") or text.rstrip().endswith("expect-close"), text
     again, session = replay(tmp_path, file, client, "alice@harness.test", ["bob@harness.test"])
     assert again == live, f"{text}\n{matrix.render_session(session)}"
