@@ -28,15 +28,22 @@ async def main() -> None:
     parser.add_argument("--key", required=True)
     parser.add_argument("--user", default="alice")
     parser.add_argument("--password", default="s3cret-pw")
+    parser.add_argument("--implicit", action="store_true", help="implicit TLS (SMTPS)")
     args = parser.parse_args()
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(args.cert, args.key)
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(
-        lambda: SMTP(Handler(), hostname="tls-upstream.test", tls_context=context,
-                     require_starttls=False, auth_require_tls=True,
-                     authenticator=authenticator(args.user, args.password)),
-        "127.0.0.1", 0)
+    if args.implicit:
+        server = await loop.create_server(
+            lambda: SMTP(Handler(), hostname="tls-upstream.test", auth_require_tls=False,
+                         authenticator=authenticator(args.user, args.password)),
+            "127.0.0.1", 0, ssl=context)
+    else:
+        server = await loop.create_server(
+            lambda: SMTP(Handler(), hostname="tls-upstream.test", tls_context=context,
+                         require_starttls=False, auth_require_tls=True,
+                         authenticator=authenticator(args.user, args.password)),
+            "127.0.0.1", 0)
     host, port = server.sockets[0].getsockname()[:2]
     print(f"READY tcp {host} {port}", flush=True)
     # Ends when the test closes stdin (or kills the process).

@@ -177,6 +177,40 @@ def test_smtp_sink_faults_swaks(tmp_path, smtp_sink_factory, fault):
     assert live["exit"] != 0, live
 
 
+# -- timing and LMTP ---------------------------------------------------------------------------------
+
+def test_server_pause_becomes_sleep(tmp_path, smtp_sink_factory):
+    # smtp-sink -w 1: one second before it answers DATA; kept as a sleep, so a replayed client
+    # with a shorter timeout times out exactly as it did live.
+    sink = smtp_sink_factory("-w", "1")
+    live, file = round_trip(tmp_path, ["--upstream", f"{sink.host}:{sink.port}"], "cpp",
+                            "alice@harness.test", ["bob@harness.test"])
+    text = file.read_text()
+    sleeps = [int(line.split()[1][:-2]) for line in text.splitlines() if line.startswith("sleep ")]
+    assert sleeps and 900 <= max(sleeps) <= 1500, text
+    assert live["ok"] is True
+
+
+@pytest.mark.parametrize("client_name", ["cpp", "smtplib"])
+def test_lmtp_over_unix_upstream(tmp_path, aiosmtpd_lmtp, client_name):
+    # LMTP: one reply per recipient after the dot; the client reaches the recorder over TCP.
+    client = cli_client(client_name, tmp_path)
+
+    def lmtp(target, sender, rcpts):
+        return client(list(target) + ["--lmtp"], sender, rcpts)
+
+    rcpts = ["bob@harness.test", "carol@harness.test"]
+    live, file, events = record(tmp_path, ["--upstream-unix", aiosmtpd_lmtp.unix_path], lmtp,
+                                "alice@harness.test", rcpts, "--lmtp")
+    text = file.read_text()
+    assert events[0]["ok"], f"{events[0]['problems']}\n{text}"
+    assert "protocol: lmtp" in text and "C: LHLO *" in text.replace("lhlo", "LHLO"), text
+    again, session = replay(tmp_path, file, lmtp, "alice@harness.test", rcpts)
+    ctx = f"live {live}\nreplay {again}\n{text}\n{matrix.render_session(session)}"
+    assert again == live, ctx
+    assert session is not None and session["ok"], ctx
+
+
 # -- STARTTLS + AUTH against aiosmtpd with a certificate made here ---------------------------------
 
 USER, PASSWORD = "alice", "s3cret-pw"
@@ -187,19 +221,32 @@ def certs(tmp_path):
     return matrix.make_certs(tmp_path / "certs")
 
 
-@pytest.fixture
-def tls_upstream(certs, tmp_path):
+def start_tls_upstream(certs, tmp_path, *extra):
     log = tmp_path / "tls-upstream.log"
     with open(log, "wb") as err:
         proc = subprocess.Popen(["/usr/bin/python3", str(HERE / "aiosmtpd_tls_upstream.py"),
                                  "--cert", str(certs.cert), "--key", str(certs.key),
-                                 "--user", USER, "--password", PASSWORD],
+                                 "--user", USER, "--password", PASSWORD, *extra],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
                                 preexec_fn=process.die_with_parent)
     import time
     line = process.read_line_before(proc, time.monotonic() + process.STARTUP_DEADLINE, log)
     _, _, host, port = line.split()
-    yield host, int(port)
+    return proc, host, int(port)
+
+
+@pytest.fixture
+def tls_upstream(certs, tmp_path):
+    proc, host, port = start_tls_upstream(certs, tmp_path)
+    yield host, port
+    proc.stdin.close()
+    process.stop(proc)
+
+
+@pytest.fixture
+def smtps_upstream(certs, tmp_path):
+    proc, host, port = start_tls_upstream(certs, tmp_path, "--implicit")
+    yield host, port
     proc.stdin.close()
     process.stop(proc)
 
@@ -218,6 +265,41 @@ def smtplib_tls_client(ca: Path, login: bool):
         except (smtplib.SMTPException, OSError) as e:
             return {"ok": False, "type": type(e).__name__, "code": getattr(e, "smtp_code", None)}
     return run
+
+
+def smtplib_ssl_client(ca: Path):
+    def run(target: list[str], sender: str, rcpts: list[str]) -> dict:
+        host, port = target[1].rsplit(":", 1)
+        context = ssl.create_default_context(cafile=str(ca))
+        try:
+            with smtplib.SMTP_SSL(host, int(port), timeout=10, context=context) as s:
+                s.login(USER, PASSWORD)
+                refused = s.sendmail(sender, rcpts, MESSAGE)
+            return {"ok": True, "refused": {a: v[0] for a, v in refused.items()}}
+        except (smtplib.SMTPException, OSError) as e:
+            return {"ok": False, "type": type(e).__name__, "code": getattr(e, "smtp_code", None)}
+    return run
+
+
+def test_implicit_tls_auth_smtplib(tmp_path, certs, smtps_upstream):
+    host, port = smtps_upstream
+    client = smtplib_ssl_client(certs.ca)
+    live, file, events = record(tmp_path, ["--upstream", f"{host}:{port}"], client,
+                                "alice@harness.test", ["bob@harness.test"],
+                                "--tls-cert", str(certs.cert), "--tls-key", str(certs.key),
+                                "--upstream-tls", "--upstream-cafile", str(certs.ca))
+    text = file.read_text()
+    assert events[0]["ok"], f"{events[0]['problems']}\n{text}"
+    assert live == {"ok": True, "refused": {}}
+    assert "transports: tls" in text and "\nstarttls\n" not in text, text
+    assert_no_credentials(text)
+    again, session = replay(tmp_path, file, client, "alice@harness.test", ["bob@harness.test"],
+                            certs=certs, transport="tls")
+    ctx = f"{text}\n{matrix.render_session(session)}"
+    assert again == live, ctx
+    assert session is not None and session["ok"], ctx
+    verdicts = reproduce.reproduce(file, "tls", ["smtplib", "cpp"], out=open(os.devnull, "w"))
+    assert [v.passed for v in verdicts] == [True, True], [(v.client, v.problems) for v in verdicts]
 
 
 def assert_no_credentials(text: str) -> None:
