@@ -14,7 +14,11 @@ from harness.clients import REPO
 
 
 def record_binary() -> Path:
-    """smtp-record next to the matrix's tools, else in any build tree that has it."""
+    """$SMTPKIT_RECORD_BIN (e.g. a sanitizer build), else smtp-record next to the matrix's tools,
+    else in any build tree that has it."""
+    env = os.environ.get("SMTPKIT_RECORD_BIN")
+    if env:
+        return Path(env)
     first = matrix.build_dir() / "bin" / "smtp-record"
     if first.is_file():
         return first

@@ -440,3 +440,37 @@ def test_upstream_unreachable_is_reported(tmp_path):
         rec.stop()
     assert events and not events[0]["ok"]
     assert "could not connect to the upstream" in events[0]["problems"][0]
+
+
+# -- several sessions at once ---------------------------------------------------------------------
+
+def test_concurrent_sessions_each_get_a_file(tmp_path, aiosmtpd_smtp):
+    out = tmp_path / "many.scn"
+    rec = Recorder(out, ["--upstream", f"{aiosmtpd_smtp.host}:{aiosmtpd_smtp.port}"],
+                   "--sessions", "3")
+    client = cli_client("smtplib", tmp_path)
+    results: list[dict] = []
+    try:
+        threads = [threading.Thread(target=lambda i=i: results.append(
+            client(rec.client_args(), f"s{i}@harness.test", [f"r{i}@harness.test"])))
+            for i in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        events = rec.finish()
+    finally:
+        rec.stop()
+    assert [r["ok"] for r in results] == [True] * 3, results
+    assert sorted(e["session"] for e in events) == [1, 2, 3] and all(e["ok"] for e in events)
+    senders = set()
+    for e in events:
+        file = Path(e["file"])
+        assert file.name == f"many-{e['session']}.scn"
+        text = file.read_text()
+        senders |= {s for s in ("s0@", "s1@", "s2@") if f"client: sendmail {s}" in text}
+        again, session = replay(tmp_path, file, client, "x@harness.test", ["y@harness.test"])
+        # The replaying client sends other addresses than the recording: the script says so.
+        assert session is not None and not session["ok"], text
+        assert "MAIL FROM" in session["divergence"]["expected"].upper(), session["divergence"]
+    assert senders == {"s0@", "s1@", "s2@"}
