@@ -302,6 +302,42 @@ def test_implicit_tls_auth_smtplib(tmp_path, certs, smtps_upstream):
     assert [v.passed for v in verdicts] == [True, True], [(v.client, v.problems) for v in verdicts]
 
 
+def cpp_tls_client(tmp_path: Path, ca: Path, *mode: str, login: bool = True):
+    """smtp-client send with --starttls or --tls, trusting the test CA, logging in when asked."""
+    base = cli_client("cpp", tmp_path)
+    pw = tmp_path / "password"
+    pw.write_text(PASSWORD)
+    extra = [*mode, "--cafile", str(ca)]
+    if login:
+        extra += ["--user", USER, "--password-file", str(pw)]
+
+    def run(target: list[str], sender: str, rcpts: list[str]) -> dict:
+        return base(list(target) + extra, sender, rcpts)
+    return run
+
+
+@pytest.mark.parametrize("mode", ["--starttls", "--tls"])
+def test_tls_auth_cpp_client(tmp_path, certs, tls_upstream, smtps_upstream, mode):
+    host, port = tls_upstream if mode == "--starttls" else smtps_upstream
+    client = cpp_tls_client(tmp_path, certs.ca, mode)
+    args = ["--tls-cert", str(certs.cert), "--tls-key", str(certs.key),
+            "--upstream-cafile", str(certs.ca)]
+    if mode == "--tls":
+        args.append("--upstream-tls")
+    live, file, events = record(tmp_path, ["--upstream", f"{host}:{port}"], client,
+                                "alice@harness.test", ["bob@harness.test"], *args)
+    text = file.read_text()
+    assert events[0]["ok"], f"{events[0]['problems']}\n{text}"
+    assert live["exit"] == 0 and live["ok"] is True, live
+    assert_no_credentials(text)
+    transport = "tls" if mode == "--tls" else "plain"
+    again, session = replay(tmp_path, file, client, "alice@harness.test", ["bob@harness.test"],
+                            certs=certs, transport=transport)
+    ctx = f"live {live}\nreplay {again}\n{text}\n{matrix.render_session(session)}"
+    assert again == live, ctx
+    assert session is not None and session["ok"], ctx
+
+
 def assert_no_credentials(text: str) -> None:
     secrets = [PASSWORD, base64.b64encode(PASSWORD.encode()).decode(),
                base64.b64encode(f"\0{USER}\0{PASSWORD}".encode()).decode(),
