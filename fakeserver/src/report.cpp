@@ -18,19 +18,21 @@ class JsonOut {
   JsonOut& str(std::string_view s) {
     static constexpr char hex[] = "0123456789abcdef";
     out_ += '"';
-    for (char c : s) {
-      auto u = static_cast<unsigned char>(c);
-      if (c == '"' || c == '\\') {
+    std::size_t run = 0;  // start of the pending run of bytes that need no escape
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      auto u = static_cast<unsigned char>(s[i]);
+      if (u >= 0x20 && s[i] != '"' && s[i] != '\\') continue;
+      out_.append(s.data() + run, i - run);
+      run = i + 1;
+      if (u >= 0x20) {
         out_ += '\\';
-        out_ += c;
-      } else if (u < 0x20) {
-        out_ += "\\u00";
-        out_ += hex[u >> 4];
-        out_ += hex[u & 15];
+        out_ += s[i];
       } else {
-        out_ += c;
+        char esc[6] = {'\\', 'u', '0', '0', hex[u >> 4], hex[u & 15]};
+        out_.append(esc, sizeof esc);
       }
     }
+    out_.append(s.data() + run, s.size() - run);
     out_ += '"';
     return *this;
   }

@@ -4,6 +4,7 @@
 #include "smtp/fakeserver/dot_unstuffer.hpp"
 #include "smtp/fakeserver/line_buffer.hpp"
 #include "smtp/fakeserver/reply.hpp"
+#include "smtp/fakeserver/report.hpp"
 
 using namespace smtp::fakeserver;
 
@@ -82,4 +83,16 @@ TEST(Reply, FormatsMultiline) {
   EXPECT_EQ(format_reply(250, std::vector<std::string>{"mx", "PIPELINING", "SIZE 10"}),
             "250-mx\r\n250-PIPELINING\r\n250 SIZE 10\r\n");
   EXPECT_EQ(format_reply(221, "bye"), "221 bye\r\n");
+}
+
+TEST(SessionReportJson, EscapesQuotesBackslashesAndControls) {
+  SessionReport r;
+  r.mode = "scripted";
+  r.scenario_file = "a\"b\\c\x01.scn";
+  r.divergence = Divergence{1, "f:2", "C: \"x\"", "\\r\\n", "tab\there"};
+  auto json = r.to_json();
+  EXPECT_NE(json.find("\"scenario\":\"a\\\"b\\\\c\\u0001.scn\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"expected\":\"C: \\\"x\\\"\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"received\":\"\\\\r\\\\n\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"reason\":\"tab\\u0009here\""), std::string::npos) << json;
 }
