@@ -5,9 +5,10 @@
 //   smtp-scenario-client --scenario FILE --transport unix --unix /tmp/x/0.sock
 //
 // Output: {"local": "127.0.0.1:51234" | null, "outcome": OUTCOME, "trace": ["...", ...]}
-//   OUTCOME: {"ok": true, "reply": [CODE, TEXT] | null, "refused": {ADDR: [CODE, TEXT]}}
-//          | {"ok": false, "error": {"type", "types": [the class and its bases], "code",
-//          "message"}} | {"unsupported": "REASON"}   a call or transport the client cannot do yet
+// where OUTCOME is one of
+//   {"ok": true, "reply": [CODE, TEXT] | null, "refused": {ADDR: [CODE, TEXT]}}
+//   {"ok": false, "error": {"type", "types": [the class and its bases], "code", "message"}}
+//   {"unsupported": "REASON"}   a call or transport the client cannot do (LMTP over TLS)
 // "local" is the client's own address (for TCP), which the fake server reports as the session's
 // peer: the harness matches reports to runs with it. Exit status 0 when an outcome was printed
 // (whatever it is), 2 on a bad command line or scenario.
@@ -26,14 +27,6 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-// TLS, STARTTLS and AUTH arrive with issue 3; until the client has them the driver reports those
-// runs as unsupported (the harness skips them with the reason).
-#if __has_include(<smtp/tls_context.hpp>)
-#define SMTPKIT_DRIVER_HAS_TLS 1
-#else
-#define SMTPKIT_DRIVER_HAS_TLS 0
-#endif
 
 namespace {
 
@@ -60,7 +53,7 @@ struct Target {
   std::string cafile;  // the test CA (TLS transports, starttls calls)
 };
 
-[[maybe_unused]] bool is_loopback(const Target& t) {
+bool is_loopback(const Target& t) {
   return t.transport == sc::Transport::unix_socket || t.host == "127.0.0.1" || t.host == "::1" ||
          t.host == "localhost";
 }
@@ -80,11 +73,9 @@ json type_chain(const smtp::SMTPException& e) {
   json chain = json::array();
   chain.push_back(std::string(e.type_name()));
   if (dynamic_cast<const smtp::SMTPTimeoutError*>(&e)) chain.push_back("TimeoutError");
-#if SMTPKIT_DRIVER_HAS_TLS
   if (dynamic_cast<const smtp::SSLError*>(&e) && e.type_name() != "SSLError") {
     chain.push_back("SSLError");
   }
-#endif
   if (dynamic_cast<const smtp::SMTPServerDisconnected*>(&e) &&
       e.type_name() != "SMTPServerDisconnected") {
     chain.push_back("SMTPServerDisconnected");
@@ -161,23 +152,11 @@ std::optional<std::string> local_address(int server_port) {
   return std::nullopt;
 }
 
-// What the client cannot do yet (issue 3 adds TLS and AUTH): said before anything is sent.
+// What the client cannot do (reported as unsupported, skipped by the harness): said before
+// anything is sent.
 std::optional<std::string> unsupported_reason(const sc::Scenario& s, const Target& target) {
-#if SMTPKIT_DRIVER_HAS_TLS
   if (target.transport == sc::Transport::tls && s.protocol == sc::Protocol::lmtp) {
     return "the C++ client has no LMTP over implicit TLS (smtplib has none either)";
-  }
-  return std::nullopt;
-#endif
-  if (target.transport == sc::Transport::tls) {
-    return "the C++ client has no SMTP_SSL yet (implicit TLS, issue 3)";
-  }
-  if (target.transport == sc::Transport::starttls) {
-    return "the C++ client has no starttls() yet (issue 3)";
-  }
-  for (const auto& call : s.client.calls) {
-    if (call.name == "starttls") return "the C++ client has no starttls() yet (issue 3)";
-    if (call.name == "login") return "the C++ client has no login() yet (issue 3)";
   }
   return std::nullopt;
 }
@@ -243,7 +222,6 @@ class Runner {
     trace_hooks();
     const auto deadline =
         smtp::Clock::now() + std::chrono::duration_cast<smtp::Clock::duration>(*timeout());
-#if SMTPKIT_DRIVER_HAS_TLS
     if (target_.transport == sc::Transport::tls) {
       // SMTP_SSL's own connect (TLS from the first byte); the socket is still open after it
       // returns, so the local address can be read then.
@@ -255,7 +233,6 @@ class Runner {
       check_greeting(greeting);
       return;
     }
-#endif
     std::unique_ptr<smtp::Transport> transport;
     if (target_.transport == sc::Transport::unix_socket) {
       transport = smtp::connect_unix(target_.unix_path, deadline);
@@ -264,19 +241,15 @@ class Runner {
       local_ = local_address(target_.port);
     }
     check_greeting(smtp_->connect(std::move(transport)));
-#if SMTPKIT_DRIVER_HAS_TLS
     if (target_.transport == sc::Transport::starttls) smtp_->starttls(tls_context());
-#endif
   }
 
   void trace_hooks() {
     smtp_->set_debug_sink([this](std::string_view line) { trace_.emplace_back(line); });
     smtp_->set_debuglevel(2);
-#if SMTPKIT_DRIVER_HAS_TLS
     // PLAIN/LOGIN without TLS are allowed towards loopback only; the driver connected the
     // transport itself, so it says so (the library did not see the host name).
     smtp_->set_allow_cleartext_auth(is_loopback(target_));
-#endif
   }
 
   void check_greeting(const smtp::Reply& greeting) {
@@ -286,7 +259,6 @@ class Runner {
     }
   }
 
-#if SMTPKIT_DRIVER_HAS_TLS
   // Trust only the test CA; the certificate must name the address connected to.
   smtp::TlsContext tls_context() const {
     smtp::TlsContext ctx;
@@ -297,11 +269,8 @@ class Runner {
     ctx.server_hostname = target_.host;
     return ctx;
   }
-#endif
 
-  void reply(const smtp::Reply& r) {
-    last_reply_ = r;
-  }
+  void reply(const smtp::Reply& r) { last_reply_ = r; }
 
   void perform(const sc::ClientCall& call) {
     auto& c = *smtp_;
@@ -343,7 +312,6 @@ class Runner {
     } else if (n == "sendmail") {
       refused_ = c.sendmail(arg(call, 0), split_list(arg(call, 1)), message,
                             kw_list(call, "mail_options"), kw_list(call, "rcpt_options"));
-#if SMTPKIT_DRIVER_HAS_TLS
     } else if (n == "starttls") {
       reply(c.starttls(tls_context()));
     } else if (n == "login") {
@@ -353,7 +321,6 @@ class Runner {
                   it->second == "yes";
       }
       reply(c.login(arg(call, 0), arg(call, 1), initial));
-#endif
     } else if (n == "send_message") {
       std::optional<std::string> from;
       std::optional<std::vector<std::string>> to;
