@@ -187,3 +187,50 @@ TEST(SessionBuilder, BytesAfterStartTlsAreReported) {
   EXPECT_NE(r.problems[0].find("RFC 3207"), std::string::npos);
   EXPECT_NE(r.text().find("NOT REPLAYABLE"), std::string::npos);
 }
+
+// PIPELINING: the commands go out in one write and the replies come back in one; the script keeps
+// that order, and DATA's 354 still opens the message.
+TEST(SessionBuilder, PipelinedCommandsAndReplies) {
+  Live l;
+  l.S("220 mx\r\n").C("EHLO x\r\n").S("250-mx\r\n250 PIPELINING\r\n");
+  l.C("MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nRCPT TO:<e@f>\r\nDATA\r\n");
+  l.S("250 ok\r\n550 no\r\n250 ok\r\n354 go\r\n");
+  l.C("hi\r\n.\r\n").S("250 queued\r\n").C("QUIT\r\n").S("221 bye\r\n");
+  l.b.client_closed(l.t += 1);
+  auto s = reread(l.b.finish());
+  EXPECT_EQ(script_of(s),
+            "S: 220 mx\nC: EHLO *\nS: 250-mx\nS: 250 PIPELINING\n"
+            "C: MAIL FROM:<a@b>\nC: RCPT TO:<c@d>\nC: RCPT TO:<e@f>\nC: DATA\n"
+            "S: 250 ok\nS: 550 no\nS: 250 ok\nS: 354 go\ndata\nS: 250 queued\n"
+            "C: QUIT\nS: 221 bye\nexpect-close\n");
+  EXPECT_TRUE(s.client.expect->ok);
+  EXPECT_EQ(s.client.expect->refused, (std::map<std::string, int>{{"c@d", 550}}));
+  EXPECT_EQ(*s.client.message, "hi\r\n");
+}
+
+// LMTP (RFC 2033 section 4.2): one reply per accepted recipient after the dot; a refusal there is
+// in the refused map like a refusal at RCPT.
+TEST(SessionBuilder, LmtpRepliesPerRecipientAfterTheDot) {
+  BuilderOptions o;
+  o.protocol = sc::Protocol::lmtp;
+  Live l{SessionBuilder{o}};
+  l.S("220 lmtp\r\n").C("LHLO x\r\n").S("250 lmtp\r\n").C("MAIL FROM:<a@b>\r\n").S("250 ok\r\n");
+  l.C("RCPT TO:<c@d>\r\n").S("250 ok\r\n").C("RCPT TO:<e@f>\r\n").S("250 ok\r\n");
+  l.C("DATA\r\n").S("354 go\r\n").C("x\r\n.\r\n").S("250 c ok\r\n452 e full\r\n");
+  l.C("QUIT\r\n").S("221 bye\r\n");
+  l.b.server_closed(l.t += 1);
+  auto s = reread(l.b.finish());
+  EXPECT_EQ(s.protocol, sc::Protocol::lmtp);
+  EXPECT_TRUE(s.client.expect->ok);
+  EXPECT_EQ(s.client.expect->refused, (std::map<std::string, int>{{"e@f", 452}}));
+}
+
+// The greeting is refused: the client never speaks, the outcome is smtplib's SMTPConnectError.
+TEST(SessionBuilder, RefusedGreetingIsConnectError) {
+  Live l;
+  l.S("554 5.3.2 go away\r\n");
+  l.b.server_closed(l.t += 1);
+  auto s = reread(l.b.finish());
+  EXPECT_EQ(s.client.expect->exception, "SMTPConnectError");
+  EXPECT_EQ(s.client.expect->code, 554);
+}
