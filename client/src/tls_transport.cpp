@@ -15,6 +15,7 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
 
+#include "smtp/async_tls_stream.hpp"
 #include "smtp/exceptions.hpp"
 
 namespace smtp {
@@ -56,39 +57,6 @@ std::string openssl_reason(const error_code& ec) {
   return text;
 }
 
-ssl::context make_context(const TlsContext& tls) {
-  ssl::context ctx(ssl::context::tls_client);
-  ctx.set_options(ssl::context::default_workarounds | ssl::context::no_compression);
-  SSL_CTX_set_min_proto_version(
-      ctx.native_handle(),
-      tls.minimum_version == TlsContext::version::tls1_3 ? TLS1_3_VERSION : TLS1_2_VERSION);
-  error_code ec;
-  if (tls.insecure_skip_verify) {
-    ctx.set_verify_mode(ssl::verify_none);
-  } else {
-    ctx.set_verify_mode(ssl::verify_peer);
-    if (tls.cafile || tls.capath) {
-      if (tls.cafile) ctx.load_verify_file(*tls.cafile, ec);
-      if (ec) throw SSLError("cannot load CA file " + *tls.cafile + ": " + openssl_reason(ec));
-      if (tls.capath) ctx.add_verify_path(*tls.capath, ec);
-      if (ec) throw SSLError("cannot use CA directory " + *tls.capath + ": " + openssl_reason(ec));
-    } else {
-      ctx.set_default_verify_paths(ec);
-      if (ec) throw SSLError("cannot load the system CA store: " + openssl_reason(ec));
-    }
-  }
-  if (tls.certfile) {
-    ctx.use_certificate_chain_file(*tls.certfile, ec);
-    if (ec) throw SSLError("cannot load certificate " + *tls.certfile + ": " + openssl_reason(ec));
-    const std::string key = tls.keyfile ? *tls.keyfile : *tls.certfile;
-    ctx.use_private_key_file(key, ssl::context::pem, ec);
-    if (ec) throw SSLError("cannot load private key " + key + ": " + openssl_reason(ec));
-  } else if (tls.keyfile) {
-    throw SSLError("a keyfile needs a certfile");
-  }
-  return ctx;
-}
-
 class TlsTransport final : public Transport {
  public:
   TlsTransport(std::unique_ptr<asio::io_context> ioc, ssl::context ctx, asio::ip::tcp::socket s)
@@ -97,28 +65,11 @@ class TlsTransport final : public Transport {
 
   void handshake(const TlsContext& tls, const std::string& name, Deadline deadline) {
     SSL* ssl_handle = stream_.native_handle();
-    error_code addr_ec;
-    const auto address = asio::ip::make_address(name, addr_ec);
-    const bool is_ip = !addr_ec;
-    if (tls.send_sni && !is_ip && !name.empty()) {
-      // SSL_set_tlsext_host_name() is a macro with a C cast; this is what it expands to.
-      SSL_ctrl(ssl_handle, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-               const_cast<char*>(name.c_str()));
-    }
-    if (!tls.insecure_skip_verify) {
-      if (name.empty()) {
-        close();
-        throw SSLError("no host name to verify the certificate against");
-      }
-      X509_VERIFY_PARAM* param = SSL_get0_param(ssl_handle);
-      // RFC 6125: the name must match a subjectAltName; no partial wildcards.
-      X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-      const int ok = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, address.to_string().c_str())
-                           : X509_VERIFY_PARAM_set1_host(param, name.c_str(), name.size());
-      if (ok != 1) {
-        close();
-        throw SSLError("cannot verify the name " + name);
-      }
+    try {
+      configure_ssl_connection(ssl_handle, tls, name);
+    } catch (...) {
+      close();
+      throw;
     }
     error_code ec;
     run_until(*ioc_, deadline, "during the TLS handshake", stream_.next_layer(), [&](auto on_done) {
@@ -213,11 +164,67 @@ class TlsTransport final : public Transport {
 
 }  // namespace
 
+ssl::context make_ssl_context(const TlsContext& tls) {
+  ssl::context ctx(ssl::context::tls_client);
+  ctx.set_options(ssl::context::default_workarounds | ssl::context::no_compression);
+  SSL_CTX_set_min_proto_version(
+      ctx.native_handle(),
+      tls.minimum_version == TlsContext::version::tls1_3 ? TLS1_3_VERSION : TLS1_2_VERSION);
+  error_code ec;
+  if (tls.insecure_skip_verify) {
+    ctx.set_verify_mode(ssl::verify_none);
+  } else {
+    ctx.set_verify_mode(ssl::verify_peer);
+    if (tls.cafile || tls.capath) {
+      if (tls.cafile) ctx.load_verify_file(*tls.cafile, ec);
+      if (ec) throw SSLError("cannot load CA file " + *tls.cafile + ": " + openssl_reason(ec));
+      if (tls.capath) ctx.add_verify_path(*tls.capath, ec);
+      if (ec) throw SSLError("cannot use CA directory " + *tls.capath + ": " + openssl_reason(ec));
+    } else {
+      ctx.set_default_verify_paths(ec);
+      if (ec) throw SSLError("cannot load the system CA store: " + openssl_reason(ec));
+    }
+  }
+  if (tls.certfile) {
+    ctx.use_certificate_chain_file(*tls.certfile, ec);
+    if (ec) throw SSLError("cannot load certificate " + *tls.certfile + ": " + openssl_reason(ec));
+    const std::string key = tls.keyfile ? *tls.keyfile : *tls.certfile;
+    ctx.use_private_key_file(key, ssl::context::pem, ec);
+    if (ec) throw SSLError("cannot load private key " + key + ": " + openssl_reason(ec));
+  } else if (tls.keyfile) {
+    throw SSLError("a keyfile needs a certfile");
+  }
+  return ctx;
+}
+
+void configure_ssl_connection(SSL* ssl_handle, const TlsContext& tls, const std::string& name_in) {
+  std::string name = name_in;
+  if (name.size() > 2 && name.front() == '[' && name.back() == ']') {
+    name = name.substr(1, name.size() - 2);
+  }
+  error_code addr_ec;
+  const auto address = asio::ip::make_address(name, addr_ec);
+  const bool is_ip = !addr_ec;
+  if (tls.send_sni && !is_ip && !name.empty()) {
+    // SSL_set_tlsext_host_name() is a macro with a C cast; this is what it expands to.
+    SSL_ctrl(ssl_handle, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+             const_cast<char*>(name.c_str()));
+  }
+  if (tls.insecure_skip_verify) return;
+  if (name.empty()) throw SSLError("no host name to verify the certificate against");
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl_handle);
+  // RFC 6125: the name must match a subjectAltName; no partial wildcards.
+  X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+  const int ok = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, address.to_string().c_str())
+                       : X509_VERIFY_PARAM_set1_host(param, name.c_str(), name.size());
+  if (ok != 1) throw SSLError("cannot verify the name " + name);
+}
+
 std::unique_ptr<Transport> start_tls(std::unique_ptr<Transport> plain, const TlsContext& tls,
                                      const std::string& connected_host, Deadline deadline) {
   if (!plain) throw SMTPServerDisconnected("please run connect() first");
   if (plain->encrypted()) throw SSLError("the connection is already encrypted");
-  ssl::context ctx = make_context(tls);  // may throw before the socket is taken over
+  ssl::context ctx = make_ssl_context(tls);  // may throw before the socket is taken over
   const int fd = plain->release_native_handle();
   plain.reset();
   if (fd < 0) throw SMTPNotSupportedError("TLS needs a TCP connection");

@@ -3,6 +3,8 @@
 // driver-neutral: no second copy of any exchange. Header-only, so only users of it pull in Asio.
 #pragma once
 
+#include <openssl/x509.h>
+
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -112,6 +114,43 @@ class AsyncDriver {
     }
   }
 
+  // STARTTLS over a stream that can do it (AsyncTlsStream): the same rule as the sync driver,
+  // anything received after the 220 is refused and nothing read before the handshake is parsed
+  // after it.
+  boost::asio::awaitable<void> start_tls() {
+    if constexpr (requires(Stream & s) {
+                    s.async_tls_handshake(boost::asio::as_tuple(boost::asio::use_awaitable));
+                  }) {
+      if (!open_) throw SMTPServerDisconnected("please run connect() first");
+      if (inbuf_.empty() && stream_.available() > 0) {
+        std::array<char, 512> buf{};
+        auto [ec, n] = co_await stream_.async_read_some(
+            boost::asio::buffer(buf), boost::asio::as_tuple(boost::asio::use_awaitable));
+        if (!ec) inbuf_.append(buf.data(), n);
+      }
+      if (!inbuf_.empty()) {
+        throw SMTPProtocolError("bytes after the 220 reply to STARTTLS, before the TLS handshake",
+                                inbuf_);
+      }
+      parser_.reset();
+      Watchdog w = arm();
+      auto [ec] =
+          co_await stream_.async_tls_handshake(boost::asio::as_tuple(boost::asio::use_awaitable));
+      if (*w.fired) throw SMTPTimeoutError("timed out during the TLS handshake");
+      if (ec) {
+        const long verify = stream_.verify_result();
+        if (stream_.verifying() && verify != X509_V_OK) {
+          throw SSLCertVerificationError(std::string("certificate verify failed: ") +
+                                         X509_verify_cert_error_string(verify));
+        }
+        throw SSLError("TLS handshake failed: " + ec.message());
+      }
+      stream_.mark_encrypted();
+    } else {
+      throw SMTPNotSupportedError("this stream cannot start TLS (use AsyncTlsStream)");
+    }
+  }
+
   boost::asio::awaitable<algo::step_result> perform(algo::action a) {
     algo::step_result r;
     try {
@@ -130,7 +169,8 @@ class AsyncDriver {
           close();
           break;
         case algo::action_kind::tls_handshake:
-          throw SMTPNotSupportedError("TLS is not available in this build");
+          co_await start_tls();
+          break;
         case algo::action_kind::done:
           break;
       }
