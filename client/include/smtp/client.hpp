@@ -44,6 +44,10 @@ class SMTP {
   SMTP& operator=(SMTP&&) noexcept;
 
   void set_debuglevel(int level) { driver_.set_debuglevel(level); }
+  // sendmail()/send_message() pipeline MAIL, RCPT... and DATA in one write when the server
+  // advertises PIPELINING (RFC 2920); on by default. smtplib never pipelines.
+  void set_pipelining(bool on) { state_.allow_pipelining = on; }
+  bool pipelining() const { return state_.allow_pipelining; }
   // Where debug lines go (default: std::cerr).
   void set_debug_sink(DebugSink sink) { driver_.set_debug_sink(std::move(sink)); }
 

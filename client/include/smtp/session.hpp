@@ -19,6 +19,9 @@ struct SessionState {
   bool lmtp = false;  // LHLO instead of EHLO; one reply per accepted recipient after DATA
   // Recipients accepted since the last MAIL: LMTP's DATA gets one reply for each (RFC 2033 4.2).
   std::vector<std::string> accepted_recipients;
+  // sendmail() pipelines MAIL, RCPT... and DATA when the server advertises PIPELINING (RFC 2920)
+  // and this is set (SMTP::set_pipelining). Not forgotten by quit().
+  bool allow_pipelining = true;
 
   // What quit() forgets (smtplib resets these after QUIT).
   void forget_hello() {

@@ -47,6 +47,72 @@ action SendmailAlgo::start_rcpt() {
   return action::command(rcpt_lines_[next_rcpt_]);
 }
 
+// One reply of the pipelined group: MAIL's, then one per RCPT, then DATA's.
+action SendmailAlgo::pipe_reply(const step_result& r) {
+  if (r.error) return finish(r.error);
+  const std::size_t i = pipe_replies_.size();
+  pipe_replies_.push_back(r.reply);
+  if (r.reply.code == 421) {
+    // The server is closing: nothing more will come (RFC 5321 section 3.8).
+    if (i == 0) {
+      return fail(std::make_exception_ptr(SMTPSenderRefused(r.reply.code, r.reply.text, from_)),
+                  r.reply);
+    }
+    if (i <= to_.size()) {
+      if (pipe_replies_[0].code == 250) {
+        for (std::size_t k = 1; k < i; ++k) {
+          const Reply& rr = pipe_replies_[k];
+          if (rr.code != 250 && rr.code != 251) refused_[to_[k - 1]] = rr;
+        }
+        refused_[to_[i - 1]] = r.reply;
+        return fail(std::make_exception_ptr(SMTPRecipientsRefused(refused_)), r.reply);
+      }
+      return fail(std::make_exception_ptr(
+                      SMTPSenderRefused(pipe_replies_[0].code, pipe_replies_[0].text, from_)),
+                  r.reply);
+    }
+  }
+  if (pipe_replies_.size() < to_.size() + 2) return action::read_reply();
+  return pipe_evaluate();
+}
+
+action SendmailAlgo::pipe_evaluate() {
+  const Reply& mail = pipe_replies_.front();
+  const Reply& data = pipe_replies_.back();
+  std::exception_ptr e;
+  if (mail.code != 250) {
+    e = std::make_exception_ptr(SMTPSenderRefused(mail.code, mail.text, from_));
+  } else {
+    for (std::size_t k = 0; k < to_.size(); ++k) {
+      const Reply& rr = pipe_replies_[k + 1];
+      if (rr.code == 250 || rr.code == 251) {
+        accepted_.push_back(to_[k]);
+        session_->accepted_recipients.push_back(to_[k]);
+      } else {
+        refused_[to_[k]] = rr;
+      }
+    }
+    if (accepted_.empty()) {
+      e = std::make_exception_ptr(SMTPRecipientsRefused(refused_));
+    } else if (data.code != 354) {
+      e = std::make_exception_ptr(SMTPDataError(data.code, data.text));
+    }
+  }
+  if (!e) {
+    state_ = state::body;
+    return action::command(wire_body_);
+  }
+  if (data.code == 354) {
+    // RFC 2920 section 3.1: DATA was accepted with nothing valid to deliver; end the empty
+    // message so the session stays in step, then reset.
+    pending_ = std::move(e);
+    session_->accepted_recipients.clear();
+    state_ = state::pipe_abort_dot;
+    return action::command(".\r\n");
+  }
+  return fail(std::move(e), data.code == 421 ? data : Reply{});
+}
+
 action SendmailAlgo::resume(const step_result& r) {
   switch (state_) {
     case state::hello: {
@@ -74,9 +140,27 @@ action SendmailAlgo::resume(const step_result& r) {
         for (const auto& to : to_) rcpt_lines_.push_back(command::rcpt(to, {}));
       }
       session_->accepted_recipients.clear();
+      if (session_->allow_pipelining && !to_.empty() &&
+          has_feature(session_->esmtp_features, "pipelining")) {
+        batch_ = line_;
+        for (const auto& l : rcpt_lines_) batch_ += l;
+        batch_ += "data\r\n";
+        state_ = state::pipe_written;
+        return action::write(batch_);
+      }
       state_ = state::mail;
       return action::command(line_);
     }
+    case state::pipe_written:
+      if (r.error) return finish(r.error);
+      state_ = state::pipe_replies;
+      return action::read_reply();
+    case state::pipe_replies:
+      return pipe_reply(r);
+    case state::pipe_abort_dot:
+      // The refusal is the news; a disconnect while ending the empty message does not hide it.
+      if (r.error) return finish(pending_);
+      return fail(pending_, r.reply.code == 421 ? r.reply : Reply{});
     case state::mail:
       if (r.error) return finish(r.error);
       if (r.reply.code != 250) {

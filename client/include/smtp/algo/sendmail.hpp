@@ -24,6 +24,11 @@ namespace smtp::algo {
 // Deliberate differences from smtplib: RSET also follows a non-354 reply to DATA; for LMTP a
 // recipient refused after the final dot is added to refused(), and when every recipient is
 // refused, error() is SMTPRecipientsRefused with all of them.
+// PIPELINING (RFC 2920): when the server advertises it and session.allow_pipelining is set, MAIL,
+// every RCPT and DATA go out in one write and the replies are read in order; every reply is read
+// and checked even after a refused MAIL (the RCPT and DATA replies still arrive). A 421 stops the
+// reading and closes. If DATA got 354 although MAIL or every RCPT was refused, a lone "." ends the
+// empty message before the refusal is reported (and RSET follows as usual).
 class SendmailAlgo {
  public:
   // Checks every address, option and the body before any action: throws std::invalid_argument.
@@ -39,8 +44,23 @@ class SendmailAlgo {
   const std::vector<std::pair<std::string, Reply>>& data_replies() const { return data_replies_; }
 
  private:
-  enum class state { hello, mail, rcpt, data, body, lmtp_more, rset, closing, done };
+  enum class state {
+    hello,
+    mail,
+    rcpt,
+    data,
+    body,
+    lmtp_more,
+    rset,
+    closing,
+    pipe_written,
+    pipe_replies,
+    pipe_abort_dot,
+    done
+  };
   action start_rcpt();
+  action pipe_reply(const step_result& r);
+  action pipe_evaluate();
   action fail(std::exception_ptr e, const Reply& reply);
   action finish(std::exception_ptr e);
 
@@ -63,6 +83,10 @@ class SendmailAlgo {
   std::vector<std::pair<std::string, Reply>> data_replies_;
   std::exception_ptr pending_;
   std::exception_ptr error_;
+  // PIPELINING: the one write, and the replies collected (MAIL, each RCPT, DATA).
+  std::string batch_;
+  std::vector<Reply> pipe_replies_;
+  Reply pipe_fail_reply_;
 };
 
 }  // namespace smtp::algo
