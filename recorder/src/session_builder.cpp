@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "smtp/scenario/escape.hpp"
+#include "smtp/scenario/parser.hpp"
 
 namespace smtp::recorder {
 
@@ -592,6 +593,12 @@ Recording SessionBuilder::finish() {
   sc.transports = {options_.transport};
   sc.file = options_.name + ".scn";
   derive_client_section();
+  if (const auto size = sc::write(rec_.scenario, rec_.comments).size();
+      size > sc::ParserLimits::max_file_bytes) {
+    rec_.problems.push_back("the file would be " + std::to_string(size) +
+                            " bytes, over the parser's limit of " +
+                            std::to_string(sc::ParserLimits::max_file_bytes));
+  }
   auto& head = rec_.comments.header_comments;
   head.insert(head.begin(),
               {"Recorded by smtp-record from a live session. Server bytes are exact; client "

@@ -391,6 +391,51 @@ def test_starttls_auth_swaks(tmp_path, certs, tls_upstream):
 
 # -- bad input: garbage from the upstream; what cannot be expressed -----------------------------------
 
+class FloodServer:
+    """Sends a greeting, then 300 KiB of bytes with no line end at all, and closes."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1)
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        try:
+            conn, _ = self.sock.accept()
+        except OSError:
+            return
+        with conn:
+            try:
+                conn.sendall(b"220 flood.test\r\n")
+                conn.recv(1000)
+                conn.sendall(bytes(range(256)) * 1200)
+                conn.shutdown(socket.SHUT_WR)
+                conn.recv(1000)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.sock.close()
+        self.thread.join(timeout=5)
+
+
+def test_flood_without_line_end_recorded_and_replayed(tmp_path):
+    server = FloodServer()
+    try:
+        client = client_for("smtplib", tmp_path)
+        live, file, events = record(tmp_path, ["--upstream", f"127.0.0.1:{server.port}"], client,
+                                    "alice@harness.test", ["bob@harness.test"])
+    finally:
+        server.close()
+    assert events[0]["ok"], events
+    assert live["ok"] is False, live
+    again, session = replay(tmp_path, file, client, "alice@harness.test", ["bob@harness.test"])
+    assert again == live, matrix.render_session(session)
+
+
 class GarbageServer:
     """Sends a greeting, answers EHLO with garbage (NUL, bare LF, a line without a code), then a
     line cut in the middle, and closes."""
