@@ -8,6 +8,7 @@
 
 #include "smtp/bytes_repr.hpp"
 #include "smtp/exceptions.hpp"
+#include "smtp/sasl/redact.hpp"
 #include "smtp/tls_transport.hpp"
 
 namespace smtp {
@@ -70,7 +71,9 @@ void SyncDriver::write(std::string_view bytes, const std::string* trace) {
     throw SMTPProtocolError("bytes arrived with no command outstanding", inbuf_);
   }
   if (debuglevel_ > 0)
-    debug("send: " + bytes_repr(trace ? std::string_view(*trace) : bytes, false));
+    // An algorithm that writes credentials supplies the redacted text; an AUTH line written any
+    // other way (docmd("AUTH PLAIN ...")) is redacted here, so no path shows a credential.
+    debug("send: " + bytes_repr(trace ? *trace : sasl::redact_auth_command(bytes), false));
   transport_->write(bytes, deadline());
 }
 

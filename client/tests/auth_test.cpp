@@ -166,6 +166,15 @@ TEST(Auth, require_tls_refuses_sendmail_and_login_in_plaintext) {
   EXPECT_EQ(s.server->written.find("AUTH"), std::string::npos);
 }
 
+TEST(Auth, auth_line_sent_through_docmd_is_redacted_in_the_trace) {
+  Session s({"220 mx\r\n", "235 ok\r\n"}, 2);
+  const std::string ir = sasl::base64_encode(std::string("\0alice\0", 7) + std::string(password));
+  s.client.docmd("AUTH PLAIN " + ir);
+  EXPECT_THAT(s.server->written, testing::EndsWith("AUTH PLAIN " + ir + "\r\n"));
+  EXPECT_THAT(s.all_trace(), testing::HasSubstr("AUTH PLAIN <redacted>"));
+  s.expect_no_secret();
+}
+
 TEST(StartTls, not_advertised_raises_not_supported) {
   Session s({"220 mx\r\n", "250-mx.example\r\n250 8BITMIME\r\n"});
   EXPECT_THROW(s.client.starttls(), SMTPNotSupportedError);
