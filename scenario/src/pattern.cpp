@@ -14,7 +14,9 @@ bool split_glob(std::string_view text, std::vector<std::string>& pieces, std::st
   pieces.clear();
   std::size_t start = 0;
   for (std::size_t i = 0; i <= text.size(); ++i) {
-    if (i < text.size() && text[i] == '\\') {
+    // A backslash with nothing after it stays in the last piece, where unescape() reports it
+    // (skipping past the end dropped that piece: an empty pattern, UB in parse()).
+    if (i + 1 < text.size() && text[i] == '\\') {
       ++i;  // skip the escaped character; unescape() validates it
       continue;
     }

@@ -87,6 +87,21 @@ TEST(Pattern, BadEscapeAndBadRegexAreErrors) {
   EXPECT_NE(error.find("regular expression"), std::string::npos) << error;
 }
 
+// Found by fuzz_scenario: a lone backslash ending a glob line dropped the last piece, left the
+// pattern empty and parse() read pieces_.front() of an empty vector (UB); it must be an error.
+TEST(Pattern, RejectsTrailingLoneBackslash) {
+  std::string error;
+  EXPECT_FALSE(LinePattern::parse("MAIL\\\\\\", false, error, true));
+  EXPECT_NE(error.find("lone backslash"), std::string::npos) << error;
+  EXPECT_FALSE(LinePattern::parse("a*\\", false, error));
+  EXPECT_NE(error.find("lone backslash"), std::string::npos) << error;
+  EXPECT_FALSE(LinePattern::parse("\\", false, error));
+  std::string ok_error;
+  auto escaped = LinePattern::parse("a\\\\", false, ok_error);  // an escaped backslash is fine
+  ASSERT_TRUE(escaped) << ok_error;
+  EXPECT_TRUE(escaped->matches("a\\"));
+}
+
 TEST(Visible, ControlsAreShownAndRoundTrip) {
   std::string bytes("250 ok\r\n\0\x01\xff\\", 12);
   auto shown = smtp::scenario::visible(bytes);
