@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <smtp/sasl/base64.hpp>
+#include <smtp/sasl/factory.hpp>
 #include <smtp/smtp.hpp>
 
 #include "fake_transport.hpp"
@@ -173,6 +174,53 @@ TEST(Auth, auth_line_sent_through_docmd_is_redacted_in_the_trace) {
   EXPECT_THAT(s.server->written, testing::EndsWith("AUTH PLAIN " + ir + "\r\n"));
   EXPECT_THAT(s.all_trace(), testing::HasSubstr("AUTH PLAIN <redacted>"));
   s.expect_no_secret();
+}
+
+// RFC 7677's example (user "user", password "pencil") through the client's AUTH algorithm.
+constexpr std::string_view scram_server_first =
+    "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096";
+
+std::unique_ptr<sasl::mechanism> rfc7677_scram() {
+  return sasl::make_mechanism("SCRAM-SHA-256", {"user", std::string("pencil"), std::nullopt, ""},
+                              "rOprNGfwEbeRWgbNEkqO");
+}
+
+TEST(Auth, scram_sha_256_verifies_the_server_signature) {
+  Session s(
+      {"220 mx\r\n", ehlo_auth("SCRAM-SHA-256"),
+       "334 " + sasl::base64_encode(scram_server_first) + "\r\n",
+       "334 " + sasl::base64_encode("v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=") + "\r\n",
+       "235 2.7.0 ok\r\n"});
+  s.client.ehlo();
+  auto mech = rfc7677_scram();
+  EXPECT_EQ(s.client.auth(*mech).code, 235);
+  EXPECT_THAT(s.server->written,
+              testing::HasSubstr("AUTH SCRAM-SHA-256 " +
+                                 sasl::base64_encode("n,,n=user,r=rOprNGfwEbeRWgbNEkqO") + "\r\n"));
+  EXPECT_THAT(s.server->written, testing::EndsWith("\r\n\r\n"));  // empty answer to v=
+  EXPECT_EQ(s.all_trace().find("pencil"), std::string::npos);
+}
+
+TEST(Auth, scram_sha_256_forged_server_signature_is_cancelled) {
+  Session s(
+      {"220 mx\r\n", ehlo_auth("SCRAM-SHA-256"),
+       "334 " + sasl::base64_encode(scram_server_first) + "\r\n",
+       "334 " + sasl::base64_encode("v=AAAATRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=") + "\r\n",
+       "501 cancelled\r\n"});
+  s.client.ehlo();
+  auto mech = rfc7677_scram();
+  EXPECT_THROW(s.client.auth(*mech), SMTPAuthenticationError);
+  EXPECT_THAT(s.server->written, testing::EndsWith("*\r\n"));
+  EXPECT_FALSE(s.client.authenticated());
+}
+
+TEST(Auth, scram_sha_256_235_without_server_signature_is_a_failure) {
+  Session s({"220 mx\r\n", ehlo_auth("SCRAM-SHA-256"),
+             "334 " + sasl::base64_encode(scram_server_first) + "\r\n", "235 2.7.0 ok\r\n"});
+  s.client.ehlo();
+  auto mech = rfc7677_scram();
+  EXPECT_THROW(s.client.auth(*mech), SMTPAuthenticationError);
+  EXPECT_FALSE(s.client.authenticated());
 }
 
 TEST(StartTls, not_advertised_raises_not_supported) {
