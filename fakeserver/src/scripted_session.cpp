@@ -165,6 +165,10 @@ class Player {
       auto piece = std::string_view(data).substr(off, chunk);
       bool written = co_await io_->write(piece, limits_.step_timeout);
       if (!written) {
+        // The last flush runs after the script ran out (current_ == steps_.size()): the output
+        // that could not be written belongs to the last step.
+        if (steps_.empty()) co_return false;
+        if (current_ >= steps_.size()) current_ = steps_.size() - 1;
         bool r = diverge(steps_[current_], "", "writing to the client failed: " + io_->last_error);
         co_return r;
       }

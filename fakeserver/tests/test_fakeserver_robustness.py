@@ -82,3 +82,25 @@ def test_scripted_server_reports_abuse_and_keeps_going(fakeserver):
     assert huge, [r["divergence"] for r in reports]
     assert all(len(r["divergence"]["received"]) < 2000 for r in reports if r["divergence"])
     assert srv.stop() == 1
+
+
+def test_final_write_to_a_departed_client_is_a_divergence_not_a_crash(fakeserver, tmp_path):
+    """Found by the sanitizer job: when the script ran out with output pending and that last write
+    failed (the client had gone), the report indexed the step list one past its end (ASan:
+    heap-buffer-overflow in Player::diverge). It must be a divergence at the last step."""
+    scn = tmp_path / "big-tail.scn"
+    tail = "\n".join(f"S: 250-{'x' * 1000} {i}" for i in range(2000))
+    scn.write_text("description: a large last write to a client that has gone\n"
+                   "S: 220 hi\nC: QUIT\n" + tail + "\nS: 250 end\n")
+    srv = fakeserver("serve", scn, "--transport", "plain", "--quiet")
+    l = srv.listener("plain")
+    with socket.create_connection((l["host"], l["port"]), timeout=5) as s:
+        s.recv(100)
+        s.sendall(b"QUIT\r\n")
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    report = srv.next_session()
+    assert srv.alive(), srv.stderr()
+    assert not report["ok"]
+    assert "writing to the client failed" in report["divergence"]["reason"], report["divergence"]
+    assert report["divergence"]["where"].endswith(":2004"), report["divergence"]
+    srv.stop()
