@@ -188,9 +188,16 @@ def main() -> int:
         t.join(timeout=10)
 
     # The held connections are still served: one of them completes a NOOP.
+    # The sink closes a session idle for 300 s (its step timeout x 30, RFC 5321 section 4.5.3.2
+    # allows 5 minutes), so after a long load the held connections are expected to be closed by
+    # the server, not to be broken: a NOOP gets 250 or a clean EOF, never an RST or a hang.
     probe = held[0]
-    probe.sendall(b"NOOP\r\n")
-    held_alive = probe.recv(512).startswith(b"250")
+    try:
+        probe.sendall(b"NOOP\r\n")
+        answer = probe.recv(512)
+    except OSError:
+        answer = b"error"
+    held_alive = answer.startswith(b"250") or (answer == b"" and time.monotonic() - t0 > 300)
     for s in held:
         s.close()
     proc.terminate()
@@ -220,7 +227,7 @@ def main() -> int:
         "lost": (accepted - stored) if accepted >= 0 else None,
         "lost_vs_sent": (sent - stored) if sent else None,
         "load_seconds": round(load_seconds, 1), "messages_per_second": round(stored / load_seconds, 1),
-        "held_connections": len(held), "held_greeted": greeted, "held_still_served": held_alive,
+        "held_connections": len(held), "held_greeted": greeted, "held_still_served": held_alive, "held_probe_answer": answer.decode("latin-1")[:40],
         "hostile_clients": counts,
         "rss_kib": {"start": rss[0] if rss else None, "after_hold": rss_after_hold,
                     "peak": max(rss) if rss else None,
