@@ -258,6 +258,7 @@ int main(int argc, char** argv) {
                      "STARTTLS before anything else, and require it (no plaintext fallback)");
   tls_opt->excludes(starttls_opt);
   tls_opt->excludes(unix_opt);
+  tls_opt->excludes(send->get_option("--lmtp"));  // SMTP_SSL speaks SMTP
   starttls_opt->excludes(unix_opt);
   send->add_option("--cafile", args.cafile,
                    "trust the CA certificates in this PEM FILE "
