@@ -6,7 +6,10 @@ target_compile_features(smtpkit_options INTERFACE cxx_std_20)
 target_compile_options(smtpkit_options INTERFACE
   $<$<CXX_COMPILER_ID:GNU,Clang>:-Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion
     -Wnon-virtual-dtor -Wold-style-cast -Woverloaded-virtual -Wimplicit-fallthrough>
-  $<$<BOOL:${SMTPKIT_WERROR}>:-Werror>)
+  $<$<BOOL:${SMTPKIT_WERROR}>:-Werror>
+  # GCC 12 at -O2 reports maybe-uninitialized through std::optional's storage when inlining
+  # (GCC bug 80635): seen three times here on correct code. It stays a warning, not an error.
+  $<$<AND:$<BOOL:${SMTPKIT_WERROR}>,$<CXX_COMPILER_ID:GNU>>:-Wno-error=maybe-uninitialized>)
 if(SMTPKIT_SANITIZE)
   target_compile_options(smtpkit_options INTERFACE -fsanitize=${SMTPKIT_SANITIZE} -fno-omit-frame-pointer
     -fno-sanitize-recover=all)
