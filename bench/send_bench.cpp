@@ -1,0 +1,43 @@
+// Sends COUNT messages of SIZE bytes over one connection with smtp::SMTP and prints
+// "<seconds> <messages>" on stdout: the client side of bench/run.py.
+// Usage: smtp-send-bench HOST PORT COUNT SIZE [--no-pipelining]
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <smtp/client.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+int main(int argc, char** argv) {
+  if (argc < 5) {
+    std::fprintf(stderr, "usage: %s HOST PORT COUNT SIZE [--no-pipelining]\n", argv[0]);
+    return 2;
+  }
+  const std::string host = argv[1];
+  const int port = std::atoi(argv[2]);
+  const long count = std::atol(argv[3]);
+  const auto size = static_cast<std::size_t>(std::atol(argv[4]));
+  const bool pipelining = !(argc > 5 && std::string_view(argv[5]) == "--no-pipelining");
+  std::string msg = "Subject: bench\r\n\r\n";
+  while (msg.size() < size) msg += "0123456789012345678901234567890123456789012345678901234567\r\n";
+  msg.resize(size);
+  try {
+    smtp::SMTP client(host, port);
+    client.set_pipelining(pipelining);
+    const std::vector<std::string> to = {"rcpt@example.com"};
+    const auto t0 = std::chrono::steady_clock::now();
+    for (long i = 0; i < count; ++i) {
+      const auto refused = client.sendmail("from@example.com", to, msg);
+      if (!refused.empty()) return 1;
+    }
+    const std::chrono::duration<double> dt = std::chrono::steady_clock::now() - t0;
+    client.quit();
+    std::printf("%.6f %ld\n", dt.count(), count);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
