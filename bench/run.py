@@ -22,10 +22,8 @@ from harness.servers.smtp_sink import SmtpSink  # noqa: E402
 SMTPLIB_LOOP = r"""
 import smtplib, sys, time
 host, port, count, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-msg = b"Subject: bench\r\n\r\n"
-while len(msg) < size:
-    msg += b"0123456789012345678901234567890123456789012345678901234567\r\n"
-msg = msg[:size]
+line = b"0123456789012345678901234567890123456789012345678901234567\r\n"
+msg = (b"Subject: bench\r\n\r\n" + line * (size // len(line) + 1))[:size]
 s = smtplib.SMTP(host, port)
 t0 = time.monotonic()
 for _ in range(count):
