@@ -27,6 +27,7 @@ SessionState greeted(bool lmtp = false) {
   s.ehlo_resp = "mx";
   s.does_esmtp = true;
   s.esmtp_features["pipelining"] = "";
+  s.allow_pipelining = true;
   return s;
 }
 
@@ -51,11 +52,16 @@ TEST(Pipelining, one_write_then_replies_in_order) {
 TEST(Pipelining, advertised_after_ehlo_is_used) {
   SessionState s;
   s.local_hostname = "client.example";
+  s.allow_pipelining = true;
   auto a = sendmail(s, {"a@example.com"});
   play(a, {exchange("ehlo client.example\r\n", 250, "mx\nPIPELINING\nSIZE 1000"),
            writes("mail FROM:<f@example.com> size=18\r\nrcpt TO:<a@example.com>\r\ndata\r\n"),
            read(250, "ok"), read(250, "ok"), read(354, "go"), exchange(body_wire, 250, "queued")});
   EXPECT_FALSE(a.error());
+}
+
+TEST(Pipelining, off_by_default) {
+  EXPECT_FALSE(SessionState{}.allow_pipelining);
 }
 
 TEST(Pipelining, switched_off_sends_one_command_at_a_time) {

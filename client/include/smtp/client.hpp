@@ -45,7 +45,7 @@ class SMTP {
 
   void set_debuglevel(int level) { driver_.set_debuglevel(level); }
   // sendmail()/send_message() pipeline MAIL, RCPT... and DATA in one write when the server
-  // advertises PIPELINING (RFC 2920); on by default. smtplib never pipelines.
+  // advertises PIPELINING (RFC 2920); off by default for now. smtplib never pipelines.
   void set_pipelining(bool on) { state_.allow_pipelining = on; }
   bool pipelining() const { return state_.allow_pipelining; }
   // Where debug lines go (default: std::cerr).

@@ -20,8 +20,9 @@ struct SessionState {
   // Recipients accepted since the last MAIL: LMTP's DATA gets one reply for each (RFC 2033 4.2).
   std::vector<std::string> accepted_recipients;
   // sendmail() pipelines MAIL, RCPT... and DATA when the server advertises PIPELINING (RFC 2920)
-  // and this is set (SMTP::set_pipelining). Not forgotten by quit().
-  bool allow_pipelining = true;
+  // and this is set (SMTP::set_pipelining; off by default until the scenarios that advertise
+  // PIPELINING accept the pipelined order). Not forgotten by quit().
+  bool allow_pipelining = false;
 
   // What quit() forgets (smtplib resets these after QUIT).
   void forget_hello() {
