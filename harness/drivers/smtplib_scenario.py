@@ -166,6 +166,18 @@ def run(scenario: dict, listener: dict, context: ssl.SSLContext | None) -> Run:
                     extra["initial_response_ok"] = kw["initial_response_ok"].lower() in (
                         "1", "true", "yes")
                 r = smtp.login(args[0], args[1], **extra)
+            elif name == "login_oauth2":
+                # smtplib has no XOAUTH2 helper: auth() with a callback. It gives the SASL string
+                # as the initial response and an empty line to any challenge (the server's error
+                # JSON), which is what XOAUTH2 asks a client to answer.
+                extra = {}
+                if "initial_response_ok" in kw:
+                    extra["initial_response_ok"] = kw["initial_response_ok"].lower() in (
+                        "1", "true", "yes")
+                user, token = args[0], args[1]
+                r = smtp.auth("XOAUTH2", lambda challenge=None: (
+                    f"user={user}\x01auth=Bearer {token}\x01\x01" if challenge is None else ""),
+                    **extra)
             elif name == "docmd":
                 r = smtp.docmd(args[0], " ".join(args[1:]))
             else:

@@ -41,6 +41,7 @@ const std::vector<CallSpec>& call_specs() {
       {"ehlo_or_helo_if_needed", 0, 0, {}, false},
       {"starttls", 0, 0, {}, false},
       {"login", 2, 2, {"initial_response_ok"}, false},
+      {"login_oauth2", 2, 2, {"initial_response_ok"}, false},
       {"sendmail", 2, 2, {"mail_options", "rcpt_options"}, true},
       {"send_message", 0, 0, {"from_addr", "to_addrs", "mail_options", "rcpt_options"}, true},
       {"verify", 1, 1, {}, false},
@@ -61,7 +62,7 @@ const std::vector<CallSpec>& call_specs() {
 
 const std::set<std::string>& option_names() {
   static const std::set<std::string> names = {"timeout", "local_hostname", "debuglevel",
-                                              "source_address"};
+                                              "source_address", "require_tls"};
   return names;
 }
 
@@ -402,7 +403,8 @@ class Parser {
       std::string name = value.substr(0, eq);
       if (!option_names().contains(name)) {
         fail(where, "unknown client option '" + name +
-                        "' (expected timeout, local_hostname, debuglevel, source_address)");
+                        "' (expected timeout, local_hostname, debuglevel, source_address, "
+                        "require_tls)");
       }
       if (scenario_.client.options.contains(name)) fail(where, "option '" + name + "' given twice");
       scenario_.client.options[name] = value.substr(eq + 1);

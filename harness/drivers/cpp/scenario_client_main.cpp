@@ -250,6 +250,11 @@ class Runner {
     // PLAIN/LOGIN without TLS are allowed towards loopback only; the driver connected the
     // transport itself, so it says so (the library did not see the host name).
     smtp_->set_allow_cleartext_auth(is_loopback(target_));
+    // `option: require_tls=1`: sendmail/send_message/login/auth refuse an unencrypted connection.
+    if (const auto it = s_.client.options.find("require_tls"); it != s_.client.options.end()) {
+      smtp_->set_require_tls(it->second == "1" || it->second == "true" || it->second == "True" ||
+                             it->second == "yes");
+    }
   }
 
   void check_greeting(const smtp::Reply& greeting) {
@@ -314,13 +319,17 @@ class Runner {
                             kw_list(call, "mail_options"), kw_list(call, "rcpt_options"));
     } else if (n == "starttls") {
       reply(c.starttls(tls_context()));
-    } else if (n == "login") {
+    } else if (n == "login" || n == "login_oauth2") {
       bool initial = true;
       if (auto it = call.kwargs.find("initial_response_ok"); it != call.kwargs.end()) {
         initial = it->second == "true" || it->second == "True" || it->second == "1" ||
                   it->second == "yes";
       }
-      reply(c.login(arg(call, 0), arg(call, 1), initial));
+      if (n == "login") {
+        reply(c.login(arg(call, 0), arg(call, 1), initial));
+      } else {
+        reply(c.login_oauth2(arg(call, 0), arg(call, 1), initial));
+      }
     } else if (n == "send_message") {
       std::optional<std::string> from;
       std::optional<std::vector<std::string>> to;
