@@ -344,9 +344,11 @@ class Parser {
   std::string read(const fs::path& path, const Location& where) {
     std::ifstream in(path, std::ios::binary);
     if (!in) fail(where, "cannot open '" + path.string() + "'");
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    std::string text = ss.str();
+    // Read at most one byte past the limit: a device or endless file (include: /dev/zero) must
+    // stop here, not after memory runs out.
+    std::string text(ParserLimits::max_file_bytes + 1, '\0');
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<std::size_t>(in.gcount()));
     if (text.size() > ParserLimits::max_file_bytes) {
       fail(where, "'" + path.string() + "' is larger than " +
                       std::to_string(ParserLimits::max_file_bytes) + " bytes");
