@@ -6,29 +6,23 @@ import socket
 import threading
 
 
-class SilentServer:
-    """Accepts TCP connections on 127.0.0.1 (port 0) and never writes a byte: a stalled greeting.
+class _LoopbackListener:
+    """A TCP listener on 127.0.0.1, port 0, with an accept loop in a thread that hands every
+    connection to `_on_connection` until stop(). Subclasses say what a connection gets."""
 
-    Each accepted connection stays open until stop(), so a client can only give up by its own
-    timeout. `accepted` counts connections and `received` keeps what clients wrote.
-    """
-
-    def __init__(self) -> None:
+    def __init__(self, name: str) -> None:
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listener.bind(("127.0.0.1", 0))
         self._listener.listen(16)
         self.host, self.port = self._listener.getsockname()
-        self._conns: list[socket.socket] = []
-        self.received = bytearray()
-        self.accepted = 0
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="silent-server", daemon=True)
+        self._accepter = threading.Thread(target=self._accept, name=name, daemon=True)
 
-    def start(self) -> "SilentServer":
-        self._thread.start()
+    def start(self):
+        self._accepter.start()
         return self
 
-    def _run(self) -> None:
+    def _accept(self) -> None:
         self._listener.settimeout(0.2)
         while not self._stopping.is_set():
             try:
@@ -37,11 +31,39 @@ class SilentServer:
                 continue
             except OSError:
                 return
-            conn.setblocking(False)
-            self._conns.append(conn)
-            self.accepted += 1
-            for c in self._conns:
-                self._drain(c)
+            self._on_connection(conn)
+
+    def _on_connection(self, conn: socket.socket) -> None:
+        raise NotImplementedError
+
+    def client_args(self) -> list[str]:
+        return ["--server", f"{self.host}:{self.port}"]
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._accepter.join(timeout=5)
+        self._listener.close()
+
+
+class SilentServer(_LoopbackListener):
+    """Accepts TCP connections on 127.0.0.1 (port 0) and never writes a byte: a stalled greeting.
+
+    Each accepted connection stays open until stop(), so a client can only give up by its own
+    timeout. `accepted` counts connections and `received` keeps what clients wrote.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("silent-server")
+        self._conns: list[socket.socket] = []
+        self.received = bytearray()
+        self.accepted = 0
+
+    def _on_connection(self, conn: socket.socket) -> None:
+        conn.setblocking(False)
+        self._conns.append(conn)
+        self.accepted += 1
+        for c in self._conns:
+            self._drain(c)
 
     def _drain(self, conn: socket.socket) -> None:
         try:
@@ -50,16 +72,11 @@ class SilentServer:
         except (BlockingIOError, OSError):
             pass
 
-    def client_args(self) -> list[str]:
-        return ["--server", f"{self.host}:{self.port}"]
-
     def stop(self) -> None:
-        self._stopping.set()
-        self._thread.join(timeout=5)
+        super().stop()
         for conn in self._conns:
             self._drain(conn)
             conn.close()
-        self._listener.close()
 
 
 class RefusingPort:
@@ -78,39 +95,22 @@ class RefusingPort:
         self._sock.close()
 
 
-class DripServer:
+class DripServer(_LoopbackListener):
     """Accepts TCP connections on 127.0.0.1 (port 0) and sends `payload` one byte every
     `interval` seconds, then stays silent: a server that would stretch a per-read timeout
     forever. `finished` is set once a whole payload went out on some connection."""
 
     def __init__(self, payload: bytes, interval: float) -> None:
+        super().__init__("drip-accept")
         self.payload = payload
         self.interval = interval
-        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._listener.bind(("127.0.0.1", 0))
-        self._listener.listen(16)
-        self.host, self.port = self._listener.getsockname()
-        self._stopping = threading.Event()
         self.finished = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._accepter = threading.Thread(target=self._accept, name="drip-accept", daemon=True)
 
-    def start(self) -> "DripServer":
-        self._accepter.start()
-        return self
-
-    def _accept(self) -> None:
-        self._listener.settimeout(0.2)
-        while not self._stopping.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            t = threading.Thread(target=self._drip, args=(conn,), name="drip", daemon=True)
-            self._threads.append(t)
-            t.start()
+    def _on_connection(self, conn: socket.socket) -> None:
+        t = threading.Thread(target=self._drip, args=(conn,), name="drip", daemon=True)
+        self._threads.append(t)
+        t.start()
 
     def _drip(self, conn: socket.socket) -> None:
         with conn:
@@ -124,12 +124,8 @@ class DripServer:
             except OSError:
                 return
 
-    def client_args(self) -> list[str]:
-        return ["--server", f"{self.host}:{self.port}"]
-
     def stop(self) -> None:
         self._stopping.set()
-        self._accepter.join(timeout=5)
         for t in self._threads:
             t.join(timeout=5)
-        self._listener.close()
+        super().stop()
