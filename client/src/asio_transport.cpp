@@ -9,6 +9,7 @@
 #include <boost/asio/write.hpp>
 #include <optional>
 
+#include "smtp/client_rules.hpp"
 #include "smtp/exceptions.hpp"
 #include "smtp/transport.hpp"
 
@@ -40,17 +41,7 @@ void run_until(asio::io_context& ioc, Deadline deadline, const char* what, Cance
   }
 }
 
-// Nobody answered (refused, unreachable): SMTPConnectError. Someone answered and hung up at once
-// (reset, EOF): the server disconnected, as it would have a moment later while we read the
-// greeting.
-void throw_if_connect_failed(const error_code& ec, const std::string& where) {
-  if (!ec) return;
-  if (ec == asio::error::connection_reset || ec == asio::error::eof ||
-      ec == asio::error::broken_pipe) {
-    throw SMTPServerDisconnected("Connection unexpectedly closed: " + ec.message());
-  }
-  throw SMTPConnectError(-1, "cannot connect to " + where + ": " + ec.message());
-}
+using rules::throw_if_connect_failed;
 
 template <class Socket>
 class AsioTransport final : public Transport {

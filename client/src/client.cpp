@@ -1,9 +1,5 @@
 #include "smtp/client.hpp"
 
-#include <algorithm>
-#include <boost/asio/ip/address.hpp>
-#include <cctype>
-#include <charconv>
 #include <stdexcept>
 
 #include "smtp/algo/auth.hpp"
@@ -14,48 +10,13 @@
 #include "smtp/algo/starttls.hpp"
 #include "smtp/body_encoder.hpp"
 #include "smtp/bytes_repr.hpp"
+#include "smtp/client_rules.hpp"
 #include "smtp/command_encoder.hpp"
 #include "smtp/message_envelope.hpp"
 #include "smtp/sasl/factory.hpp"
 #include "smtp/tls_transport.hpp"
 
 namespace smtp {
-
-namespace {
-
-bool is_smtputf8(std::string_view option) {
-  std::string lower(option);
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return lower == "smtputf8";
-}
-
-int parse_port(std::string_view text) {
-  int port = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
-  if (ec != std::errc() || end != text.data() + text.size() || port < 0 || port > 65535) {
-    throw std::invalid_argument("nonnumeric port: " + std::string(text));
-  }
-  return port;
-}
-
-// smtplib: "host:port" is split when there is exactly one ':'. Also "[v6]:port".
-std::pair<std::string, int> split_host_port(const std::string& host, int port) {
-  if (port != 0 || (!host.empty() && host.front() == '/')) return {host, port};
-  if (!host.empty() && host.front() == '[') {
-    const std::size_t close = host.find(']');
-    if (close != std::string::npos && close + 1 < host.size() && host[close + 1] == ':') {
-      return {host.substr(1, close - 1), parse_port(std::string_view(host).substr(close + 2))};
-    }
-    return {host, 0};
-  }
-  const std::size_t colon = host.find(':');
-  if (colon != std::string::npos && colon == host.rfind(':')) {
-    return {host.substr(0, colon), parse_port(std::string_view(host).substr(colon + 1))};
-  }
-  return {host, 0};
-}
-
-}  // namespace
 
 SMTP::SMTP(const std::string& host, int port, std::optional<std::string> local_hostname,
            Timeout timeout)
@@ -86,7 +47,7 @@ std::unique_ptr<Transport> SMTP::open_transport(const std::string& host, int por
 }
 
 Reply SMTP::connect(const std::string& host_in, int port_in) {
-  auto [host, port] = split_host_port(host_in, port_in);
+  auto [host, port] = rules::split_host_port(host_in, port_in);
   if (port == 0) port = port_default();
   if (driver_.debuglevel() > 0) {
     driver_.debug("connect: (" + bytes_repr(host, false) + ", " + std::to_string(port) + ")");
@@ -165,15 +126,7 @@ Reply SMTP::noop() {
 }
 
 Reply SMTP::mail(std::string_view sender, std::span<const std::string> options) {
-  // Checked even when not sent, so bad input fails the same way against any server.
-  (void)command::mail(sender, options);
-  std::span<const std::string> sent;
-  if (state_.does_esmtp) {
-    if (std::any_of(options.begin(), options.end(), is_smtputf8) && !has_extn("smtputf8")) {
-      throw SMTPNotSupportedError("SMTPUTF8 not supported by server");
-    }
-    sent = options;
-  }
+  const auto sent = rules::mail_options_to_send(state_, sender, options);
   algo::CommandAlgo a(command::mail(sender, sent));
   state_.accepted_recipients.clear();
   driver_.run(a);
@@ -181,9 +134,8 @@ Reply SMTP::mail(std::string_view sender, std::span<const std::string> options) 
 }
 
 Reply SMTP::rcpt(std::string_view recipient, std::span<const std::string> options) {
-  (void)command::rcpt(recipient, options);
   algo::CommandAlgo a(
-      command::rcpt(recipient, state_.does_esmtp ? options : std::span<const std::string>{}));
+      command::rcpt(recipient, rules::rcpt_options_to_send(state_, recipient, options)));
   driver_.run(a);
   if (a.reply().code == 250 || a.reply().code == 251) {
     state_.accepted_recipients.emplace_back(recipient);
@@ -218,32 +170,13 @@ RefusedRecipients SMTP::sendmail(std::string_view from_addr,
 RefusedRecipients SMTP::send_message(std::string_view msg, std::optional<std::string> from_addr,
                                      std::optional<std::vector<std::string>> to_addrs,
                                      const Options& mail_options, const Options& rcpt_options) {
-  MessageEnvelope env = envelope_from_message(msg);
-  if (!from_addr && env.from.empty()) {
-    throw std::invalid_argument("message has no Sender or From address (pass from_addr)");
-  }
-  const std::string from = from_addr ? *from_addr : env.from;
-  const std::vector<std::string> to = to_addrs ? *to_addrs : env.to;
-  // As smtplib: non-ASCII addresses need SMTPUTF8 (RFC 6531), announced with BODY=8BITMIME.
-  auto non_ascii = [](std::string_view a) {
-    return std::any_of(a.begin(), a.end(),
-                       [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
-  };
-  if (non_ascii(from) || std::any_of(to.begin(), to.end(), non_ascii)) {
-    (void)command::mail(from, mail_options);  // refuse bad input before the EHLO
-    for (const auto& t : to) (void)command::rcpt(t, rcpt_options);
+  const rules::PreparedMessage p = rules::prepare_message(
+      msg, std::move(from_addr), std::move(to_addrs), mail_options, rcpt_options);
+  if (p.international) {
     ehlo_or_helo_if_needed();
-    if (!has_extn("smtputf8")) {
-      throw SMTPNotSupportedError(
-          "One or more source or delivery addresses require internationalized email support, but "
-          "the server does not advertise the required SMTPUTF8 capability");
-    }
-    Options international = mail_options;
-    international.push_back("SMTPUTF8");
-    international.push_back("BODY=8BITMIME");
-    return sendmail(from, to, env.message, international, rcpt_options);
+    rules::require_smtputf8(state_);
   }
-  return sendmail(from, to, env.message, mail_options, rcpt_options);
+  return sendmail(p.from, p.to, p.message, p.mail_options, rcpt_options);
 }
 
 Reply SMTP::quit() {
@@ -254,35 +187,15 @@ Reply SMTP::quit() {
   return r;
 }
 
-static bool is_loopback_host(const std::string& host) {
-  if (host == "localhost" || host.ends_with(".localhost")) return true;
-  std::string bare = host;
-  if (bare.size() > 2 && bare.front() == '[' && bare.back() == ']') {
-    bare = bare.substr(1, bare.size() - 2);
-  }
-  boost::system::error_code ec;
-  const auto addr = boost::asio::ip::make_address(bare, ec);
-  return !ec && addr.is_loopback();
-}
-
 void SMTP::check_tls_policy(const char* what) const {
-  if (require_tls_ && connected() && !encrypted()) {
-    throw SMTPNotSupportedError(
-        std::string("TLS is required but the connection is not encrypted; ") + what +
-        " refused (a server that does not offer STARTTLS may be "
-        "the victim of a stripping attack)");
-  }
+  rules::check_tls_policy(require_tls_, connected(), encrypted(), what);
 }
 
 Reply SMTP::starttls(std::optional<std::string> keyfile, std::optional<std::string> certfile,
                      std::optional<TlsContext> context) {
-  if (context && (keyfile || certfile)) {
-    throw std::invalid_argument("context and keyfile/certfile arguments are mutually exclusive");
-  }
+  TlsContext tls =
+      rules::starttls_context(std::move(keyfile), std::move(certfile), std::move(context), tls_);
   if (encrypted()) throw SSLError("the connection is already encrypted");
-  TlsContext tls = context ? std::move(*context) : tls_;
-  if (keyfile) tls.keyfile = std::move(keyfile);
-  if (certfile) tls.certfile = std::move(certfile);
   driver_.set_tls(std::move(tls), host_);
   algo::StartTlsAlgo a(state_);
   driver_.run(a);
@@ -292,23 +205,13 @@ Reply SMTP::starttls(std::optional<std::string> keyfile, std::optional<std::stri
 
 Reply SMTP::login(std::string_view user, std::string_view password, bool initial_response_ok) {
   ehlo_or_helo_if_needed();
-  if (!has_extn("auth"))
-    throw SMTPNotSupportedError("SMTP AUTH extension not supported by server.");
-  const sasl::credentials creds{std::string(user), std::string(password), std::nullopt, ""};
-  const auto name = sasl::choose_mechanism(state_.esmtp_features.at("auth"), creds);
-  if (!name) throw SMTPException("No suitable authentication method found.");
-  auto mech = sasl::make_mechanism(*name, creds);
-  if (!mech) throw SMTPException("No suitable authentication method found.");
+  auto mech = rules::login_mechanism(state_, user, password);
   return auth(*mech, initial_response_ok);
 }
 
 Reply SMTP::login_oauth2(std::string_view user, std::string_view token, bool initial_response_ok) {
   ehlo_or_helo_if_needed();
-  if (!has_extn("auth"))
-    throw SMTPNotSupportedError("SMTP AUTH extension not supported by server.");
-  const sasl::credentials creds{std::string(user), std::nullopt, std::string(token), ""};
-  auto mech = sasl::make_mechanism("XOAUTH2", creds);
-  if (!mech) throw SMTPException("No suitable authentication method found.");
+  auto mech = rules::oauth2_mechanism(state_, user, token);
   return auth(*mech, initial_response_ok);
 }
 
@@ -320,12 +223,7 @@ Reply SMTP::auth(std::string_view mechanism, sasl::callback_mechanism::callback 
 
 Reply SMTP::auth(sasl::mechanism& mechanism, bool initial_response_ok) {
   check_tls_policy("AUTH");
-  if (mechanism.exposes_secret() && !encrypted() && !allow_cleartext_auth_ &&
-      !is_loopback_host(host_)) {
-    throw SMTPException("refusing to send " + std::string(mechanism.name()) +
-                        " credentials over an unencrypted connection to " + host_ +
-                        " (use starttls(), SMTP_SSL, or set_allow_cleartext_auth(true))");
-  }
+  rules::check_cleartext_auth(mechanism, encrypted(), allow_cleartext_auth_, host_);
   algo::AuthAlgo a(mechanism, initial_response_ok, authenticated_);
   driver_.run(a);
   authenticated_ = true;
@@ -336,12 +234,8 @@ SMTP_SSL::SMTP_SSL(const std::string& host, int port, std::optional<std::string>
                    std::optional<std::string> keyfile, std::optional<std::string> certfile,
                    Timeout timeout, std::optional<TlsContext> context)
     : SMTP(no_connect_t{}, false, std::move(local_hostname), timeout) {
-  if (context && (keyfile || certfile)) {
-    throw std::invalid_argument("context and keyfile/certfile arguments are mutually exclusive");
-  }
-  if (context) tls_ = std::move(*context);
-  if (keyfile) tls_.keyfile = std::move(keyfile);
-  if (certfile) tls_.certfile = std::move(certfile);
+  tls_ = rules::starttls_context(std::move(keyfile), std::move(certfile), std::move(context),
+                                 TlsContext{});
   if (!host.empty()) connect_or_raise(host, port);
 }
 

@@ -26,7 +26,11 @@ void SyncDriver::set_debug_sink(DebugSink sink) {
 }
 
 void SyncDriver::debug(std::string_view line) const {
-  if (debuglevel_ > 1) {
+  write_debug_line(sink_, debuglevel_, line);
+}
+
+void write_debug_line(const DebugSink& sink, int level, std::string_view line) {
+  if (level > 1) {
     // Python's datetime.now().time(): HH:MM:SS.ffffff, local time.
     timeval tv{};
     gettimeofday(&tv, nullptr);
@@ -35,9 +39,9 @@ void SyncDriver::debug(std::string_view line) const {
     std::array<char, 32> stamp{};
     std::snprintf(stamp.data(), stamp.size(), "%02d:%02d:%02d.%06ld ", tm.tm_hour, tm.tm_min,
                   tm.tm_sec, static_cast<long>(tv.tv_usec));
-    sink_(std::string(stamp.data()) + std::string(line));
+    sink(std::string(stamp.data()) + std::string(line));
   } else {
-    sink_(line);
+    sink(line);
   }
 }
 

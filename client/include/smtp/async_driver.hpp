@@ -1,36 +1,54 @@
 // Runs the same exchange algorithms as SyncDriver, as a C++20 coroutine over any Asio stream
-// (tcp::socket, local::stream_protocol::socket, later ssl::stream). It proves the algorithms are
-// driver-neutral: no second copy of any exchange. Header-only, so only users of it pull in Asio.
+// (tcp::socket, local::stream_protocol::socket, AsyncTlsStream, AsyncStream): no second copy of
+// any exchange. The same rules as SyncDriver: one deadline per write, per reply and per TLS
+// handshake; bytes that arrive with no command outstanding are a protocol violation; nothing read
+// before a STARTTLS handshake is parsed after it; the same debug lines (credentials redacted).
+// Header-only, so only users of it pull in Asio.
+//
+// Note for GCC 12: co_await results are bound to locals and co_return takes a local, never an
+// expression with temporaries (the other forms have corrupted coroutine frames here).
 #pragma once
 
+#include <openssl/err.h>
 #include <openssl/x509.h>
 
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <exception>
+#include <iostream>
 #include <memory>
 #include <string>
 
 #include "smtp/algo/action.hpp"
+#include "smtp/bytes_repr.hpp"
 #include "smtp/exceptions.hpp"
 #include "smtp/reply_parser.hpp"
-#include "smtp/sync_driver.hpp"  // Timeout
+#include "smtp/sasl/redact.hpp"
+#include "smtp/sync_driver.hpp"  // Timeout, DebugSink, write_debug_line
+#include "smtp/tls_context.hpp"
 
 namespace smtp {
 
 template <class Stream>
 class AsyncDriver {
  public:
-  explicit AsyncDriver(Stream stream, Timeout timeout = {})
-      : stream_(std::move(stream)), timeout_(timeout) {}
+  explicit AsyncDriver(Stream stream, Timeout timeout = {}, bool open = true)
+      : stream_(std::move(stream)), timeout_(timeout), open_(open) {}
 
   Stream& stream() { return stream_; }
   bool is_open() const { return open_; }
+  // Replaces the stream (after closing the old one): a new connection, nothing read yet.
+  void attach(Stream stream) {
+    close();
+    stream_ = std::move(stream);
+    open_ = true;
+  }
   void close() noexcept {
     boost::system::error_code ignored;
     stream_.close(ignored);
@@ -38,6 +56,31 @@ class AsyncDriver {
     parser_.reset();
     inbuf_.clear();
   }
+  // True when the stream is TLS (implicit TLS, or after STARTTLS).
+  bool encrypted() const {
+    if constexpr (requires(const Stream& s) { s.encrypted(); }) {
+      return open_ && stream_.encrypted();
+    } else {
+      return false;
+    }
+  }
+  // What the next tls_handshake action verifies against (streams that take it late).
+  void set_tls(const TlsContext& tls, const std::string& connected_host) {
+    if constexpr (requires(Stream & s) { s.set_tls(tls, connected_host); }) {
+      stream_.set_tls(tls, connected_host);
+    }
+  }
+
+  void set_timeout(Timeout t) { timeout_ = t; }
+  Timeout timeout() const { return timeout_; }
+
+  // 0: quiet; 1: "send:"/"reply:" lines as smtplib; 2: the same with a timestamp first.
+  void set_debuglevel(int level) { debuglevel_ = level; }
+  int debuglevel() const { return debuglevel_; }
+  void set_debug_sink(DebugSink sink) {
+    sink_ = sink ? std::move(sink) : [](std::string_view line) { std::cerr << line << '\n'; };
+  }
+  void debug(std::string_view line) const { write_debug_line(sink_, debuglevel_, line); }
 
   // co_await driver.run(algo): the same contract as SyncDriver::run.
   template <class Algo>
@@ -46,23 +89,42 @@ class AsyncDriver {
     for (;;) {
       const algo::action a = algo.resume(result);
       if (a.kind == algo::action_kind::done) break;
-      result = co_await perform(a);
+      algo::step_result next = co_await perform(a);
+      result = std::move(next);
     }
     if (auto e = algo.error()) std::rethrow_exception(e);
   }
 
+  // The TLS handshake right after connecting (implicit TLS): the same checks and errors as the
+  // STARTTLS action; closes the connection on failure.
+  boost::asio::awaitable<void> handshake() {
+    try {
+      co_await start_tls(false);
+    } catch (...) {
+      close();
+      throw;
+    }
+  }
+
  private:
   // A watchdog per operation: when the deadline passes it closes the stream, which aborts the
-  // pending operation; the shared flag outlives the coroutine frame if the timer fires late.
+  // pending operation. The shared state outlives the coroutine frame if the timer fires late; a
+  // watchdog whose operation has finished never touches the stream.
+  struct WatchState {
+    bool fired = false;
+    bool finished = false;
+  };
   struct Watchdog {
-    std::shared_ptr<bool> fired = std::make_shared<bool>(false);
+    std::shared_ptr<WatchState> state = std::make_shared<WatchState>();
     std::unique_ptr<boost::asio::steady_timer> timer;
     Watchdog() = default;
     Watchdog(Watchdog&&) noexcept = default;
     Watchdog& operator=(Watchdog&&) = delete;
     ~Watchdog() {
+      if (state) state->finished = true;
       if (timer) timer->cancel();
     }
+    bool fired() const { return state->fired; }
   };
 
   Watchdog arm() {
@@ -70,25 +132,58 @@ class AsyncDriver {
     if (!timeout_ || timeout_->count() > max_timeout_seconds) return w;
     w.timer = std::make_unique<boost::asio::steady_timer>(stream_.get_executor());
     w.timer->expires_after(std::chrono::duration_cast<Clock::duration>(*timeout_));
-    w.timer->async_wait([fired = w.fired, s = &stream_](boost::system::error_code ec) {
-      if (ec) return;
-      *fired = true;
+    w.timer->async_wait([state = w.state, s = &stream_](boost::system::error_code ec) {
+      if (ec || state->finished) return;
+      state->fired = true;
       boost::system::error_code ignored;
       s->close(ignored);
     });
     return w;
   }
 
-  boost::asio::awaitable<void> write(std::string_view bytes) {
+  static bool is_ssl_error(const boost::system::error_code& ec) {
+    return ec.category() == boost::asio::error::get_ssl_category();
+  }
+  static std::string ssl_reason(const boost::system::error_code& ec) {
+    if (is_ssl_error(ec)) {
+      const char* reason = ERR_reason_error_string(static_cast<unsigned long>(ec.value()));
+      if (reason != nullptr) return reason;
+    }
+    return ec.message();
+  }
+
+  // Reads what is waiting now without blocking (the out-of-turn check before a write or a
+  // handshake); streams without available() are not checked.
+  boost::asio::awaitable<void> read_waiting() {
+    if constexpr (requires(Stream & s) { s.available(); }) {
+      if (inbuf_.empty() && stream_.available() > 0) {
+        std::array<char, 512> buf{};
+        auto [ec, n] = co_await stream_.async_read_some(
+            boost::asio::buffer(buf), boost::asio::as_tuple(boost::asio::use_awaitable));
+        if (!ec) inbuf_.append(buf.data(), n);
+      }
+    }
+  }
+
+  boost::asio::awaitable<void> write(std::string_view bytes, const std::string* trace) {
     if (!open_) throw SMTPServerDisconnected("please run connect() first");
+    // No pipelining here: every earlier reply has been read, so any byte waiting now was sent out
+    // of turn (RFC 5321 section 4.1.1: replies only answer commands).
+    co_await read_waiting();
     if (!inbuf_.empty())
       throw SMTPProtocolError("bytes arrived with no command outstanding", inbuf_);
+    if (debuglevel_ > 0) {
+      // An algorithm that writes credentials supplies the redacted text; an AUTH line written
+      // any other way is redacted here, so no path shows a credential.
+      debug("send: " + bytes_repr(trace ? *trace : sasl::redact_auth_command(bytes), false));
+    }
     Watchdog w = arm();
     auto [ec, n] =
         co_await boost::asio::async_write(stream_, boost::asio::buffer(bytes.data(), bytes.size()),
                                           boost::asio::as_tuple(boost::asio::use_awaitable));
     (void)n;
-    if (*w.fired) throw SMTPTimeoutError("timed out writing to the server");
+    if (w.fired()) throw SMTPTimeoutError("timed out writing to the server");
+    if (ec && is_ssl_error(ec)) throw SSLError("TLS error writing: " + ssl_reason(ec));
     if (ec) throw SMTPServerDisconnected("Server not connected: " + ec.message());
   }
 
@@ -97,37 +192,45 @@ class AsyncDriver {
     Watchdog w = arm();  // one deadline for the whole reply
     for (;;) {
       if (!inbuf_.empty()) {
-        inbuf_.erase(0, parser_.feed(inbuf_));
-        if (parser_.done()) co_return parser_.take();
+        const std::size_t used = parser_.feed(inbuf_);
+        inbuf_.erase(0, used);
+        if (parser_.done()) {
+          if (debuglevel_ > 0) {
+            for (const auto& raw : parser_.raw_lines()) debug("reply: " + bytes_repr(raw));
+          }
+          Reply r = parser_.take();
+          if (debuglevel_ > 0) {
+            debug("reply: retcode (" + std::to_string(r.code) + "); Msg: " + bytes_repr(r.text));
+          }
+          co_return r;
+        }
       }
       std::array<char, 4096> buf{};
       auto [ec, n] = co_await stream_.async_read_some(
           boost::asio::buffer(buf), boost::asio::as_tuple(boost::asio::use_awaitable));
-      if (*w.fired) throw SMTPTimeoutError("timed out waiting for the server's reply");
-      if (ec == boost::asio::error::eof || (!ec && n == 0)) {
+      if (w.fired()) throw SMTPTimeoutError("timed out waiting for the server's reply");
+      // A TLS close without close_notify (stream_truncated) is still the server hanging up.
+      if (ec == boost::asio::error::eof || ec == boost::asio::ssl::error::stream_truncated ||
+          (!ec && n == 0)) {
         throw SMTPServerDisconnected(
             parser_.idle() ? "Connection unexpectedly closed"
                            : "Connection unexpectedly closed in the middle of a reply");
       }
+      if (ec && is_ssl_error(ec)) throw SSLError("TLS error reading: " + ssl_reason(ec));
       if (ec) throw SMTPServerDisconnected("Connection unexpectedly closed: " + ec.message());
       inbuf_.append(buf.data(), n);
     }
   }
 
-  // STARTTLS over a stream that can do it (AsyncTlsStream): the same rule as the sync driver,
-  // anything received after the 220 is refused and nothing read before the handshake is parsed
-  // after it.
-  boost::asio::awaitable<void> start_tls() {
+  // STARTTLS over a stream that can do it (AsyncTlsStream, AsyncStream): the same rule as the
+  // sync driver, anything received after the 220 is refused and nothing read before the
+  // handshake is parsed after it.
+  boost::asio::awaitable<void> start_tls(bool trace) {
     if constexpr (requires(Stream & s) {
                     s.async_tls_handshake(boost::asio::as_tuple(boost::asio::use_awaitable));
                   }) {
       if (!open_) throw SMTPServerDisconnected("please run connect() first");
-      if (inbuf_.empty() && stream_.available() > 0) {
-        std::array<char, 512> buf{};
-        auto [ec, n] = co_await stream_.async_read_some(
-            boost::asio::buffer(buf), boost::asio::as_tuple(boost::asio::use_awaitable));
-        if (!ec) inbuf_.append(buf.data(), n);
-      }
+      co_await read_waiting();
       if (!inbuf_.empty()) {
         throw SMTPProtocolError("bytes after the 220 reply to STARTTLS, before the TLS handshake",
                                 inbuf_);
@@ -136,16 +239,21 @@ class AsyncDriver {
       Watchdog w = arm();
       auto [ec] =
           co_await stream_.async_tls_handshake(boost::asio::as_tuple(boost::asio::use_awaitable));
-      if (*w.fired) throw SMTPTimeoutError("timed out during the TLS handshake");
+      if (w.fired()) throw SMTPTimeoutError("timed out during the TLS handshake");
       if (ec) {
         const long verify = stream_.verify_result();
         if (stream_.verifying() && verify != X509_V_OK) {
           throw SSLCertVerificationError(std::string("certificate verify failed: ") +
                                          X509_verify_cert_error_string(verify));
         }
-        throw SSLError("TLS handshake failed: " + ec.message());
+        if (ec == boost::asio::error::eof || ec == boost::asio::ssl::error::stream_truncated ||
+            ec == boost::asio::error::connection_reset) {
+          throw SSLError("the server closed the connection during the TLS handshake");
+        }
+        throw SSLError("TLS handshake failed: " + ssl_reason(ec));
       }
       stream_.mark_encrypted();
+      if (trace && debuglevel_ > 0) debug("starttls: TLS handshake done");
     } else {
       throw SMTPNotSupportedError("this stream cannot start TLS (use AsyncTlsStream)");
     }
@@ -156,20 +264,24 @@ class AsyncDriver {
     try {
       switch (a.kind) {
         case algo::action_kind::write:
-          co_await write(a.bytes);
+          co_await write(a.bytes, a.trace);
           break;
-        case algo::action_kind::command:
-          co_await write(a.bytes);
-          r.reply = co_await read_reply();
+        case algo::action_kind::command: {
+          co_await write(a.bytes, a.trace);
+          Reply reply = co_await read_reply();
+          r.reply = std::move(reply);
           break;
-        case algo::action_kind::read_reply:
-          r.reply = co_await read_reply();
+        }
+        case algo::action_kind::read_reply: {
+          Reply reply = co_await read_reply();
+          r.reply = std::move(reply);
           break;
+        }
         case algo::action_kind::close:
           close();
           break;
         case algo::action_kind::tls_handshake:
-          co_await start_tls();
+          co_await start_tls(true);
           break;
         case algo::action_kind::done:
           break;
@@ -186,6 +298,8 @@ class AsyncDriver {
   bool open_ = true;
   ReplyParser parser_;
   std::string inbuf_;
+  int debuglevel_ = 0;
+  DebugSink sink_ = [](std::string_view line) { std::cerr << line << '\n'; };
 };
 
 }  // namespace smtp

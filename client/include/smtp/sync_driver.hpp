@@ -24,6 +24,10 @@ using Timeout = std::optional<std::chrono::duration<double>>;
 // Longer timeouts mean "no deadline" (and cannot overflow the clock).
 inline constexpr double max_timeout_seconds = 3.0e9;
 
+// One debug line to `sink`: as is at level 1, after an "HH:MM:SS.ffffff " timestamp at level 2
+// (smtplib's format). Shared by SyncDriver and AsyncDriver.
+void write_debug_line(const DebugSink& sink, int level, std::string_view line);
+
 class SyncDriver {
  public:
   SyncDriver();

@@ -3,6 +3,8 @@
 //
 //   smtp-scenario-client --scenario FILE --transport plain --host 127.0.0.1 --port 40123
 //   smtp-scenario-client --scenario FILE --transport unix --unix /tmp/x/0.sock
+//   smtp-scenario-client --async ...  the same calls through smtp::AsyncSMTP / AsyncLMTP /
+//                                     AsyncSMTP_SSL (C++20 coroutines): the matrix's cpp-async
 //
 // Output: {"local": "127.0.0.1:51234" | null, "outcome": OUTCOME, "trace": ["...", ...]}
 // where OUTCOME is one of
@@ -18,10 +20,18 @@
 #include <sys/un.h>
 
 #include <CLI/CLI.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <chrono>
+#include <cstdlib>
+#include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <smtp/async_client.hpp>
 #include <smtp/scenario/parser.hpp>
 #include <smtp/smtp.hpp>
 #include <stdexcept>
@@ -161,39 +171,106 @@ std::optional<std::string> unsupported_reason(const sc::Scenario& s, const Targe
   return std::nullopt;
 }
 
+json success_json(const std::optional<smtp::Reply>& last_reply,
+                  const smtp::RefusedRecipients& refused_map) {
+  json refused = json::object();
+  for (const auto& [addr, r] : refused_map) refused[addr] = reply_json(r);
+  return {{"ok", true},
+          {"reply", last_reply ? reply_json(*last_reply) : json(nullptr)},
+          {"refused", std::move(refused)}};
+}
+
+// Runs `attempt` and turns what it threw into the outcome (both APIs raise the same exceptions).
+json outcome_of(const std::function<json()>& attempt) {
+  try {
+    return attempt();
+  } catch (const smtp::SMTPSenderRefused& e) {
+    json out = error_json(e.type_name(), type_chain(e), e.smtp_code, e.smtp_error);
+    out["error"]["sender"] = e.sender;
+    return out;
+  } catch (const smtp::SMTPRecipientsRefused& e) {
+    json out = error_json(e.type_name(), type_chain(e), std::nullopt, e.what());
+    json recipients = json::object();
+    for (const auto& [addr, r] : e.recipients) recipients[addr] = reply_json(r);
+    out["error"]["recipients"] = std::move(recipients);
+    return out;
+  } catch (const smtp::SMTPResponseException& e) {
+    return error_json(e.type_name(), type_chain(e), e.smtp_code, e.smtp_error);
+  } catch (const smtp::SMTPException& e) {
+    return error_json(e.type_name(), type_chain(e), std::nullopt, e.what());
+  } catch (const std::invalid_argument& e) {
+    return error_json("ValueError", json::array({"ValueError"}), std::nullopt, e.what());
+  } catch (const std::exception& e) {
+    return error_json("InternalError", json::array({"InternalError"}), std::nullopt, e.what());
+  }
+}
+
+bool truthy(const std::string& v) {
+  return v == "1" || v == "true" || v == "True" || v == "yes";
+}
+
+smtp::Timeout scenario_timeout(const sc::Scenario& s) {
+  const auto it = s.client.options.find("timeout");
+  const double seconds =
+      it == s.client.options.end() ? default_timeout_seconds : std::stod(it->second);
+  return std::chrono::duration<double>(seconds);
+}
+
+std::optional<std::string> scenario_local_hostname(const sc::Scenario& s) {
+  const auto it = s.client.options.find("local_hostname");
+  if (it == s.client.options.end()) return std::nullopt;
+  return it->second;
+}
+
+// `option: pipelining=0|1`, overridden for every run by SMTPKIT_FORCE_PIPELINING=0|1; nullopt:
+// leave the library's default alone.
+std::optional<bool> scenario_pipelining(const sc::Scenario& s) {
+  if (const char* forced = std::getenv("SMTPKIT_FORCE_PIPELINING"); forced && *forced) {
+    return truthy(forced);
+  }
+  const auto it = s.client.options.find("pipelining");
+  if (it == s.client.options.end()) return std::nullopt;
+  return truthy(it->second);
+}
+
+bool scenario_require_tls(const sc::Scenario& s) {
+  const auto it = s.client.options.find("require_tls");
+  return it != s.client.options.end() && truthy(it->second);
+}
+
+// Trust only the test CA; the certificate must name the address connected to.
+smtp::TlsContext test_tls_context(const Target& target) {
+  smtp::TlsContext ctx;
+  if (!target.cafile.empty()) {
+    ctx.cafile = target.cafile;
+    ctx.use_system_store = false;
+  }
+  ctx.server_hostname = target.host;
+  return ctx;
+}
+
+bool initial_response_ok(const sc::ClientCall& call) {
+  const auto it = call.kwargs.find("initial_response_ok");
+  return it == call.kwargs.end() || truthy(it->second);
+}
+
+std::optional<std::string> kw(const sc::ClientCall& call, const std::string& key) {
+  const auto it = call.kwargs.find(key);
+  if (it == call.kwargs.end()) return std::nullopt;
+  return it->second;
+}
+
 class Runner {
  public:
   Runner(const sc::Scenario& s, Target target) : s_(s), target_(std::move(target)) {}
 
   json run() {
     if (auto reason = unsupported_reason(s_, target_)) return {{"unsupported", *reason}};
-    try {
+    return outcome_of([this] {
       connect();
       for (const auto& call : s_.client.calls) perform(call);
-      json refused = json::object();
-      for (const auto& [addr, r] : refused_) refused[addr] = reply_json(r);
-      return {{"ok", true},
-              {"reply", last_reply_ ? reply_json(*last_reply_) : json(nullptr)},
-              {"refused", std::move(refused)}};
-    } catch (const smtp::SMTPSenderRefused& e) {
-      json out = error_json(e.type_name(), type_chain(e), e.smtp_code, e.smtp_error);
-      out["error"]["sender"] = e.sender;
-      return out;
-    } catch (const smtp::SMTPRecipientsRefused& e) {
-      json out = error_json(e.type_name(), type_chain(e), std::nullopt, e.what());
-      json recipients = json::object();
-      for (const auto& [addr, r] : e.recipients) recipients[addr] = reply_json(r);
-      out["error"]["recipients"] = std::move(recipients);
-      return out;
-    } catch (const smtp::SMTPResponseException& e) {
-      return error_json(e.type_name(), type_chain(e), e.smtp_code, e.smtp_error);
-    } catch (const smtp::SMTPException& e) {
-      return error_json(e.type_name(), type_chain(e), std::nullopt, e.what());
-    } catch (const std::invalid_argument& e) {
-      return error_json("ValueError", json::array({"ValueError"}), std::nullopt, e.what());
-    } catch (const std::exception& e) {
-      return error_json("InternalError", json::array({"InternalError"}), std::nullopt, e.what());
-    }
+      return success_json(last_reply_, refused_);
+    });
   }
 
   std::optional<std::string> local() const { return local_; }
@@ -255,6 +332,7 @@ class Runner {
       smtp_->set_require_tls(it->second == "1" || it->second == "true" || it->second == "True" ||
                              it->second == "yes");
     }
+    if (const auto pipelining = scenario_pipelining(s_)) smtp_->set_pipelining(*pipelining);
   }
 
   void check_greeting(const smtp::Reply& greeting) {
@@ -353,6 +431,160 @@ class Runner {
   std::vector<std::string> trace_;
 };
 
+// The same calls through the awaitable API (smtp::AsyncSMTP, AsyncLMTP, AsyncSMTP_SSL), run on
+// one io_context: the matrix's `cpp-async` client.
+class AsyncRunner {
+ public:
+  AsyncRunner(const sc::Scenario& s, Target target) : s_(s), target_(std::move(target)) {}
+
+  json run() {
+    if (auto reason = unsupported_reason(s_, target_)) return {{"unsupported", *reason}};
+    return outcome_of([this] {
+      boost::asio::io_context ioc;
+      std::exception_ptr failure;
+      boost::asio::co_spawn(ioc, body(ioc.get_executor()),
+                            [&failure](std::exception_ptr e) { failure = e; });
+      ioc.run();
+      smtp_.reset();  // its sockets belong to this io_context
+      if (failure) std::rethrow_exception(failure);
+      return success_json(last_reply_, refused_);
+    });
+  }
+
+  std::optional<std::string> local() const { return local_; }
+  const std::vector<std::string>& trace() const { return trace_; }
+
+ private:
+  template <class T>
+  using awaitable = boost::asio::awaitable<T>;
+
+  awaitable<void> body(boost::asio::any_io_executor ex) {
+    co_await connect(ex);
+    for (const auto& call : s_.client.calls) co_await perform(call);
+  }
+
+  void settings() {
+    smtp_->set_debug_sink([this](std::string_view line) { trace_.emplace_back(line); });
+    smtp_->set_debuglevel(2);
+    smtp_->set_allow_cleartext_auth(is_loopback(target_));
+    smtp_->set_require_tls(scenario_require_tls(s_));
+    if (const auto pipelining = scenario_pipelining(s_)) smtp_->set_pipelining(*pipelining);
+  }
+
+  awaitable<void> connect(boost::asio::any_io_executor ex) {
+    const auto local_hostname = scenario_local_hostname(s_);
+    const auto timeout = scenario_timeout(s_);
+    if (target_.transport == sc::Transport::tls) {
+      smtp_ = std::make_unique<smtp::AsyncSMTP_SSL>(ex, local_hostname, std::nullopt, std::nullopt,
+                                                    timeout, test_tls_context(target_));
+    } else if (s_.protocol == sc::Protocol::lmtp) {
+      smtp_ = std::make_unique<smtp::AsyncLMTP>(ex, local_hostname, timeout);
+    } else {
+      smtp_ = std::make_unique<smtp::AsyncSMTP>(ex, local_hostname, timeout);
+    }
+    settings();
+    smtp::Reply greeting;
+    if (target_.transport == sc::Transport::unix_socket) {
+      // Any protocol over the Unix socket (the sync driver does the same with connect_unix).
+      boost::asio::local::stream_protocol::socket socket(ex);
+      auto [ec] = co_await socket.async_connect(
+          boost::asio::local::stream_protocol::endpoint(target_.unix_path),
+          boost::asio::as_tuple(boost::asio::use_awaitable));
+      if (ec) throw smtp::SMTPConnectError(-1, "cannot connect to " + target_.unix_path);
+      smtp::AsyncStream stream(std::move(socket));
+      greeting = co_await smtp_->connect(std::move(stream), "localhost");
+    } else {
+      greeting = co_await smtp_->connect(target_.host, target_.port);
+      local_ = local_address(target_.port);
+    }
+    if (greeting.code != 220) {
+      smtp_->close();
+      throw smtp::SMTPConnectError(greeting.code, greeting.text);
+    }
+    if (target_.transport == sc::Transport::starttls) {
+      co_await smtp_->starttls(test_tls_context(target_));
+    }
+  }
+
+  void reply(const smtp::Reply& r) { last_reply_ = r; }
+
+  awaitable<void> perform(const sc::ClientCall& call) {
+    auto& c = *smtp_;
+    const std::string& n = call.name;
+    const std::string message = s_.client.message.value_or("");
+    const std::string first = call.args.empty() ? std::string() : call.args[0];
+    smtp::Reply r;
+    bool has_reply = true;
+    if (n == "ehlo") {
+      r = co_await c.ehlo(first);
+    } else if (n == "helo") {
+      r = co_await c.helo(first);
+    } else if (n == "ehlo_or_helo_if_needed") {
+      co_await c.ehlo_or_helo_if_needed();
+      has_reply = false;
+    } else if (n == "noop") {
+      r = co_await c.noop();
+    } else if (n == "rset") {
+      r = co_await c.rset();
+    } else if (n == "quit") {
+      r = co_await c.quit();
+    } else if (n == "close") {
+      c.close();
+      has_reply = false;
+    } else if (n == "data") {
+      r = co_await c.data(message);
+    } else if (n == "verify") {
+      r = co_await c.verify(arg(call, 0));
+    } else if (n == "expn") {
+      r = co_await c.expn(arg(call, 0));
+    } else if (n == "has_extn") {
+      (void)c.has_extn(arg(call, 0));
+      has_reply = false;
+    } else if (n == "help") {
+      co_await c.help(first);
+      has_reply = false;
+    } else if (n == "mail") {
+      r = co_await c.mail(arg(call, 0), kw_list(call, "options"));
+    } else if (n == "rcpt") {
+      r = co_await c.rcpt(arg(call, 0), kw_list(call, "options"));
+    } else if (n == "docmd") {
+      const std::string args = call.args.size() > 1 ? call.args[1] : std::string();
+      r = co_await c.docmd(arg(call, 0), args);
+    } else if (n == "sendmail") {
+      smtp::RefusedRecipients refused =
+          co_await c.sendmail(arg(call, 0), split_list(arg(call, 1)), message,
+                              kw_list(call, "mail_options"), kw_list(call, "rcpt_options"));
+      refused_ = std::move(refused);
+      has_reply = false;
+    } else if (n == "starttls") {
+      r = co_await c.starttls(test_tls_context(target_));
+    } else if (n == "login") {
+      r = co_await c.login(arg(call, 0), arg(call, 1), initial_response_ok(call));
+    } else if (n == "login_oauth2") {
+      r = co_await c.login_oauth2(arg(call, 0), arg(call, 1), initial_response_ok(call));
+    } else if (n == "send_message") {
+      std::optional<std::vector<std::string>> to;
+      if (auto list = kw(call, "to_addrs")) to = split_list(*list);
+      smtp::RefusedRecipients refused =
+          co_await c.send_message(message, kw(call, "from_addr"), std::move(to),
+                                  kw_list(call, "mail_options"), kw_list(call, "rcpt_options"));
+      refused_ = std::move(refused);
+      has_reply = false;
+    } else {
+      throw std::invalid_argument(call.where.str() + ": the driver does not know method " + n);
+    }
+    if (has_reply) reply(r);
+  }
+
+  const sc::Scenario& s_;
+  Target target_;
+  std::unique_ptr<smtp::AsyncSMTP> smtp_;
+  std::optional<smtp::Reply> last_reply_;
+  smtp::RefusedRecipients refused_;
+  std::optional<std::string> local_;
+  std::vector<std::string> trace_;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -365,6 +597,9 @@ int main(int argc, char** argv) {
   app.add_option("--host", target.host, "server address (TCP transports)");
   app.add_option("--port", target.port, "server port (TCP transports)");
   app.add_option("--unix", target.unix_path, "socket path (transport unix)");
+  bool use_async = false;
+  app.add_flag("--async", use_async,
+               "run the calls through the awaitable API (AsyncSMTP; the matrix's cpp-async)");
   app.add_option("--cafile", target.cafile,
                  "CA certificate that signed the server's (TLS transports, starttls calls)");
   try {
@@ -385,11 +620,20 @@ int main(int argc, char** argv) {
     std::cerr << "smtp-scenario-client: " << e.what() << "\n";
     return exit_usage;
   }
-  Runner runner(scenario, target);
-  json outcome = runner.run();
-  json out = {{"local", runner.local() ? json(*runner.local()) : json(nullptr)},
-              {"outcome", std::move(outcome)},
-              {"trace", runner.trace()}};
+  json out;
+  if (use_async) {
+    AsyncRunner runner(scenario, target);
+    json outcome = runner.run();
+    out = {{"local", runner.local() ? json(*runner.local()) : json(nullptr)},
+           {"outcome", std::move(outcome)},
+           {"trace", runner.trace()}};
+  } else {
+    Runner runner(scenario, target);
+    json outcome = runner.run();
+    out = {{"local", runner.local() ? json(*runner.local()) : json(nullptr)},
+           {"outcome", std::move(outcome)},
+           {"trace", runner.trace()}};
+  }
   std::cout << dump(out) << std::endl;
   return exit_outcome;
 }
