@@ -167,6 +167,42 @@ RefusedRecipients SMTP::sendmail(std::string_view from_addr,
   return a.refused();
 }
 
+Reply SMTP::data(BodySource& body) {
+  algo::DataAlgo a(state_, body);
+  data_replies_.clear();
+  driver_.run(a);
+  data_replies_ = a.replies();
+  return a.reply();
+}
+
+Reply SMTP::data(std::istream& body) {
+  StreamBody source(body);
+  return data(source);
+}
+
+RefusedRecipients SMTP::sendmail(std::string_view from_addr,
+                                 const std::vector<std::string>& to_addrs, BodySource& body,
+                                 const Options& mail_options, const Options& rcpt_options) {
+  check_tls_policy("sendmail");
+  algo::SendmailAlgo a(state_, from_addr, to_addrs, body, mail_options, rcpt_options);
+  data_replies_.clear();
+  try {
+    driver_.run(a);
+  } catch (...) {
+    data_replies_ = a.data_replies();
+    throw;
+  }
+  data_replies_ = a.data_replies();
+  return a.refused();
+}
+
+RefusedRecipients SMTP::sendmail(std::string_view from_addr,
+                                 const std::vector<std::string>& to_addrs, std::istream& body,
+                                 const Options& mail_options, const Options& rcpt_options) {
+  StreamBody source(body);
+  return sendmail(from_addr, to_addrs, source, mail_options, rcpt_options);
+}
+
 RefusedRecipients SMTP::send_message(std::string_view msg, std::optional<std::string> from_addr,
                                      std::optional<std::vector<std::string>> to_addrs,
                                      const Options& mail_options, const Options& rcpt_options) {

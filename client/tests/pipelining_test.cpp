@@ -27,6 +27,7 @@ SessionState greeted(bool lmtp = false) {
   s.ehlo_resp = "mx";
   s.does_esmtp = true;
   s.esmtp_features["pipelining"] = "";
+  s.esmtp_features["enhancedstatuscodes"] = "";
   s.allow_pipelining = true;
   return s;
 }

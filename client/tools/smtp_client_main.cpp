@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <smtp/smtp.hpp>
 #include <sstream>
+#include <system_error>
 
 namespace {
 
@@ -39,6 +40,11 @@ otherwise a description. For LMTP, recipients refused after the final dot appear
 The transaction is smtplib's sendmail(): EHLO (LHLO with --lmtp), HELO if EHLO is refused, MAIL
 with SIZE=n when the server advertises SIZE plus each --mail-option, RCPT per --to with each
 --rcpt-option, DATA, the message (line endings made CRLF, leading dots doubled), then QUIT.
+When the server advertises CHUNKING the message goes as BDAT chunks instead (--no-chunking: DATA);
+--pipelining / --no-pipelining switch PIPELINING (RFC 2920). The message is streamed from --data
+or standard input with bounded memory; a NUL found mid-stream abandons the transaction (no end of
+data is sent, the connection is closed) with "ValueError" naming the offset, exit status 2. A
+message larger than the server's SIZE limit is refused before MAIL (SMTPMessageTooLarge).
 --server defaults to localhost; the port to 25 (2003 with --lmtp, 465 with --tls).
 TLS: --tls (implicit TLS) or --starttls (required: a server without STARTTLS is an error, never a
 plaintext fallback); the certificate is verified against the system store (or --cafile) and the
@@ -100,6 +106,8 @@ struct SendArgs {
   std::string user;
   std::string password_file;
   std::string password_env = "SMTP_PASSWORD";
+  std::optional<bool> pipelining;  // unset: the library's default
+  bool chunking = true;
 };
 
 // The password never comes from the command line (visible in ps): a file's first line, or an
@@ -122,24 +130,26 @@ std::optional<std::string> read_password(const SendArgs& a, std::string& why) {
 }
 
 int run_send(const SendArgs& a) {
-  std::string message;
+  // The message is streamed (never read whole): from the file, or from standard input.
+  std::unique_ptr<smtp::BodySource> body;
   if (a.data_file.empty() || a.data_file == "-") {
-    message.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    body = std::make_unique<smtp::StreamBody>(std::cin);
   } else {
-    std::ifstream in(a.data_file, std::ios::binary);
-    if (!in) {
-      return report_error(a.json, "UsageError", std::nullopt, "cannot read " + a.data_file,
-                          json::object(), exit_usage);
+    try {
+      body = std::make_unique<smtp::FileBody>(a.data_file);
+    } catch (const std::system_error& e) {
+      return report_error(a.json, "UsageError", std::nullopt,
+                          "cannot read " + a.data_file + ": " + e.code().message(), json::object(),
+                          exit_usage);
     }
-    message.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
 
-  // Refuse bad input before connecting: the same checks sendmail() makes before writing.
+  // Refuse bad input before connecting: the same checks sendmail() makes before writing. (A NUL
+  // in the streamed message is found while sending: the transaction is then abandoned.)
   try {
     (void)smtp::command::mail(a.from, a.mail_options);
     for (const auto& to : a.to) (void)smtp::command::rcpt(to, a.rcpt_options);
     if (!a.local_hostname.empty()) smtp::command::check_hostname(a.local_hostname);
-    (void)smtp::BodyEncoder::encode_all(message);
   } catch (const std::invalid_argument& e) {
     return report_error(a.json, "ValueError", std::nullopt, e.what(), json::object(), exit_usage);
   }
@@ -171,6 +181,8 @@ int run_send(const SendArgs& a) {
       client = std::make_unique<smtp::SMTP>(std::string(), 0, local, timeout);
     }
     client->set_debuglevel(a.debug);
+    if (a.pipelining) client->set_pipelining(*a.pipelining);
+    client->set_chunking(a.chunking);
     smtp::Reply greeting;
     if (!a.unix_path.empty()) {
       greeting = client->connect(smtp::connect_unix(
@@ -192,7 +204,7 @@ int run_send(const SendArgs& a) {
     }
     if (password) client->login(a.user, *password);
     const smtp::RefusedRecipients refused =
-        client->sendmail(a.from, a.to, message, a.mail_options, a.rcpt_options);
+        client->sendmail(a.from, a.to, *body, a.mail_options, a.rcpt_options);
     try {
       client->quit();
     } catch (const smtp::SMTPException&) {
@@ -246,6 +258,15 @@ int main(int argc, char** argv) {
   send->add_option("--mail-option", args.mail_options, "ESMTP MAIL parameter (repeatable)");
   send->add_option("--rcpt-option", args.rcpt_options, "ESMTP RCPT parameter (repeatable)");
   send->add_option("--local-hostname", args.local_hostname, "name for EHLO/HELO/LHLO");
+  auto* pipe_on = send->add_flag_callback(
+      "--pipelining", [&args] { args.pipelining = true; },
+      "pipeline MAIL/RCPT/DATA when the server advertises PIPELINING");
+  auto* pipe_off = send->add_flag_callback(
+      "--no-pipelining", [&args] { args.pipelining = false; }, "never pipeline (RFC 2920)");
+  pipe_on->excludes(pipe_off);
+  send->add_flag_callback(
+      "--no-chunking", [&args] { args.chunking = false; },
+      "use DATA even when the server advertises CHUNKING (default: BDAT, RFC 3030)");
   send->add_option("--timeout", args.timeout,
                    "SECONDS allowed per connect, write and reply (0 or absent: no limit)")
       ->check(CLI::NonNegativeNumber);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <iosfwd>
 #include <memory>
 #include <optional>
 #include <span>
@@ -11,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "smtp/body_source.hpp"
 #include "smtp/capabilities.hpp"
 #include "smtp/exceptions.hpp"
 #include "smtp/reply.hpp"
@@ -48,6 +50,10 @@ class SMTP {
   // advertises PIPELINING (RFC 2920); off by default for now. smtplib never pipelines.
   void set_pipelining(bool on) { state_.allow_pipelining = on; }
   bool pipelining() const { return state_.allow_pipelining; }
+  // sendmail()/send_message() send the body as BDAT chunks (RFC 3030) when the server advertises
+  // CHUNKING; on by default. smtplib never uses BDAT.
+  void set_chunking(bool on) { state_.allow_chunking = on; }
+  bool chunking() const { return state_.allow_chunking; }
   // Where debug lines go (default: std::cerr).
   void set_debug_sink(DebugSink sink) { driver_.set_debug_sink(std::move(sink)); }
 
@@ -78,6 +84,12 @@ class SMTP {
   // the per-recipient replies; data_replies() has them all.
   Reply data(std::string_view msg);
   Reply data(std::span<const std::byte> msg) { return data(as_chars(msg)); }
+  // The message streamed from a source (a file, an istream, a callback: <smtp/body_source.hpp>),
+  // encoded on the fly in bounded pieces. A NUL or read error mid-stream abandons the message
+  // (no final dot, connection closed) and raises: std::invalid_argument naming the offset.
+  Reply data(BodySource& body);
+  Reply data(BodySource&& body) { return data(body); }
+  Reply data(std::istream& body);
 
   RefusedRecipients sendmail(std::string_view from_addr, const std::vector<std::string>& to_addrs,
                              std::string_view msg, const Options& mail_options = {},
@@ -88,6 +100,20 @@ class SMTP {
                              const Options& rcpt_options = {}) {
     return sendmail(from_addr, to_addrs, as_chars(msg), mail_options, rcpt_options);
   }
+  // Streamed: sendmail(from, to, smtp::FileBody("msg.eml")), sendmail(from, to, std::cin),
+  // sendmail(from, to, smtp::CallbackBody(fn)). Memory stays bounded whatever the size; see
+  // algo::SendmailAlgo for DATA vs BDAT, SIZE and the mid-stream NUL rule.
+  RefusedRecipients sendmail(std::string_view from_addr, const std::vector<std::string>& to_addrs,
+                             BodySource& body, const Options& mail_options = {},
+                             const Options& rcpt_options = {});
+  RefusedRecipients sendmail(std::string_view from_addr, const std::vector<std::string>& to_addrs,
+                             BodySource&& body, const Options& mail_options = {},
+                             const Options& rcpt_options = {}) {
+    return sendmail(from_addr, to_addrs, body, mail_options, rcpt_options);
+  }
+  RefusedRecipients sendmail(std::string_view from_addr, const std::vector<std::string>& to_addrs,
+                             std::istream& body, const Options& mail_options = {},
+                             const Options& rcpt_options = {});
   // A raw RFC 5322 message: envelope from its headers unless given; Bcc/Resent-Bcc not sent.
   RefusedRecipients send_message(std::string_view msg,
                                  std::optional<std::string> from_addr = std::nullopt,

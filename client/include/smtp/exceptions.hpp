@@ -10,6 +10,7 @@
 //     │ └ SSLError                        TLS handshake or record failure, unsafe STARTTLS
 //     │   └ SSLCertVerificationError      the server's certificate did not verify
 //     ├ SMTPNotSupportedError             the server lacks an extension the call needs
+//     ├ SMTPMessageTooLarge               message larger than the server's SIZE limit (not sent)
 //     ├ SMTPRecipientsRefused             recipients: address -> Reply
 //     └ SMTPResponseException             smtp_code, smtp_error, enhanced_status
 //       ├ SMTPSenderRefused               sender
@@ -25,6 +26,7 @@
 // connection when they are raised: code that reconnects on a disconnect handles them too.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -87,6 +89,22 @@ class SMTPNotSupportedError : public SMTPException {
  public:
   using SMTPException::SMTPException;
   std::string_view type_name() const noexcept override { return "SMTPNotSupportedError"; }
+};
+
+// The message is larger than the limit the server advertised with SIZE (RFC 1870): refused by
+// the client before MAIL is sent (no byte written). Not an SMTPResponseException: no server
+// reply was received.
+class SMTPMessageTooLarge : public SMTPException {
+ public:
+  SMTPMessageTooLarge(std::uint64_t message_size, std::uint64_t server_limit)
+      : SMTPException("message of " + std::to_string(message_size) +
+                      " octets exceeds the server's SIZE limit of " +
+                      std::to_string(server_limit) + " octets (RFC 1870); nothing was sent"),
+        size(message_size),
+        limit(server_limit) {}
+  std::uint64_t size;
+  std::uint64_t limit;
+  std::string_view type_name() const noexcept override { return "SMTPMessageTooLarge"; }
 };
 
 class SMTPResponseException : public SMTPException {

@@ -2,6 +2,7 @@
 // Plain data, shared by the algorithms and by whichever driver runs them.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +24,13 @@ struct SessionState {
   // and this is set (SMTP::set_pipelining; off by default until the scenarios that advertise
   // PIPELINING accept the pipelined order). Not forgotten by quit().
   bool allow_pipelining = false;
+  // sendmail() sends the body as BDAT chunks when the server advertises CHUNKING (RFC 3030) and
+  // this is set (SMTP::set_chunking; on by default).
+  bool allow_chunking = true;
+  // Streamed bodies go out in writes of about this many octets (DATA; and the first BDAT chunk
+  // when pipelined); BDAT chunks are up to bdat_chunk_size octets each.
+  std::size_t body_chunk_size = 64 * 1024;
+  std::size_t bdat_chunk_size = 1024 * 1024;
 
   // What quit() forgets (smtplib resets these after QUIT).
   void forget_hello() {

@@ -1,6 +1,7 @@
 #include "smtp/algo/data.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "smtp/exceptions.hpp"
 
@@ -8,6 +9,43 @@ namespace smtp::algo {
 
 DataAlgo::DataAlgo(SessionState& session, std::string wire_body)
     : session_(&session), body_(std::move(wire_body)) {}
+
+DataAlgo::DataAlgo(SessionState& session, BodySource& body) : session_(&session), source_(&body) {}
+
+// The next encoded piece of a streamed body: `write`, or the last one as `command`.
+action DataAlgo::next_piece() {
+  const std::size_t target = std::max<std::size_t>(1, session_->body_chunk_size);
+  body_.clear();
+  try {
+    if (raw_.size() < target) raw_.resize(target);
+    while (!eof_ && body_.size() < target) {
+      const std::size_t n =
+          source_->read(std::span<char>(raw_.data(), std::min(target, target - body_.size())));
+      if (n == 0) {
+        eof_ = true;
+        encoder_.finish(body_);
+      } else {
+        encoder_.encode(std::string_view(raw_.data(), n), body_);
+      }
+    }
+  } catch (const std::invalid_argument& e) {
+    error_ = std::make_exception_ptr(std::invalid_argument(
+        std::string(e.what()) +
+        "; the transaction was abandoned and the connection closed without ending the message"));
+    state_ = state::closing;
+    return action::close();
+  } catch (...) {
+    error_ = std::current_exception();
+    state_ = state::closing;
+    return action::close();
+  }
+  if (eof_) {
+    state_ = state::body_sent;
+    return action::command(body_);
+  }
+  state_ = state::body_writing;
+  return action::write(body_);
+}
 
 action DataAlgo::resume(const step_result& r) {
   switch (state_) {
@@ -24,8 +62,12 @@ action DataAlgo::resume(const step_result& r) {
       }
       expected_ =
           session_->lmtp ? std::max<std::size_t>(1, session_->accepted_recipients.size()) : 1;
+      if (source_) return next_piece();
       state_ = state::body_sent;
       return action::command(body_);
+    case state::body_writing:
+      if (r.error) break;
+      return next_piece();
     case state::body_sent: {
       if (r.error) break;
       last_ = r.reply;
@@ -37,6 +79,10 @@ action DataAlgo::resume(const step_result& r) {
       state_ = state::done;
       return action::done();
     }
+    case state::closing:
+      session_->accepted_recipients.clear();
+      state_ = state::done;
+      return action::done();
     case state::done:
       return action::done();
   }

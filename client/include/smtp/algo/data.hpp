@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "smtp/algo/action.hpp"
+#include "smtp/body_encoder.hpp"
+#include "smtp/body_source.hpp"
 #include "smtp/session.hpp"
 
 namespace smtp::algo {
@@ -18,15 +20,25 @@ class DataAlgo {
  public:
   // `wire_body` is BodyEncoder output: dot-stuffed, ending with ".\r\n".
   DataAlgo(SessionState& session, std::string wire_body);
+  // The message streamed from `body` (must outlive the algorithm), encoded in pieces of
+  // session.body_chunk_size, each a `write`. A NUL or a read error in the middle abandons the
+  // message: the final dot is never sent, the connection is closed, error() says why (a NUL is
+  // std::invalid_argument naming its offset).
+  DataAlgo(SessionState& session, BodySource& body);
   action resume(const step_result& r);
   const Reply& reply() const { return replies_.empty() ? last_ : replies_.front().second; }
   const std::vector<std::pair<std::string, Reply>>& replies() const { return replies_; }
   std::exception_ptr error() const { return error_; }
 
  private:
-  enum class state { start, data_sent, body_sent, done };
+  enum class state { start, data_sent, body_writing, body_sent, closing, done };
+  action next_piece();
   SessionState* session_;
   std::string body_;
+  BodySource* source_ = nullptr;
+  BodyEncoder encoder_;
+  std::string raw_;
+  bool eof_ = false;
   state state_ = state::start;
   std::size_t expected_ = 1;
   Reply last_;

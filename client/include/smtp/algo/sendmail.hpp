@@ -1,8 +1,10 @@
-// The whole mail transaction of smtplib's sendmail(): hello if needed, MAIL, RCPT..., DATA, body,
-// and for LMTP one reply per accepted recipient.
+// The whole mail transaction of smtplib's sendmail(): hello if needed, MAIL, RCPT..., DATA or
+// BDAT, the body streamed in bounded pieces, and for LMTP one reply per accepted recipient.
 #pragma once
 
+#include <cstdint>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,6 +14,8 @@
 #include "smtp/algo/action.hpp"
 #include "smtp/algo/data.hpp"
 #include "smtp/algo/hello.hpp"
+#include "smtp/body_encoder.hpp"
+#include "smtp/body_source.hpp"
 #include "smtp/exceptions.hpp"
 #include "smtp/session.hpp"
 
@@ -24,24 +28,61 @@ namespace smtp::algo {
 // Deliberate differences from smtplib: RSET also follows a non-354 reply to DATA; for LMTP a
 // recipient refused after the final dot is added to refused(), and when every recipient is
 // refused, error() is SMTPRecipientsRefused with all of them.
+//
 // PIPELINING (RFC 2920): when the server advertises it and session.allow_pipelining is set, MAIL,
-// every RCPT and DATA go out in one write and the replies are read in order; every reply is read
-// and checked even after a refused MAIL (the RCPT and DATA replies still arrive). A 421 stops the
-// reading and closes. If DATA got 354 although MAIL or every RCPT was refused, a lone "." ends the
-// empty message before the refusal is reported (and RSET follows as usual).
+// every RCPT and DATA (or the first BDAT chunk) go out in one write and the replies are read in
+// order; every reply is read and checked even after a refused MAIL. A 421 stops the reading and
+// closes. If DATA got 354 although MAIL or every RCPT was refused, a lone "." ends the empty
+// message before the refusal is reported (and RSET follows as usual).
+//
+// Streaming: the body is pulled from a BodySource in pieces of session.body_chunk_size and each
+// piece is a `write` action (the last one a `command` that reads the final reply), so memory stays
+// bounded whatever the message size. The first piece (or BDAT chunk) is read before MAIL is sent,
+// so a NUL there (any NUL in a message smaller than a piece) or a source failing at once is
+// reported with nothing written. A NUL (or a read error of the source) found later in the
+// message abandons the transaction: the final dot (or BDAT LAST) is never sent, the connection
+// is closed, and error() is std::invalid_argument naming the byte offset (or the source's error).
+//
+// CHUNKING (RFC 3030): when advertised and session.allow_chunking is set, the body goes as
+// "BDAT n" chunks of up to session.bdat_chunk_size octets, without dot-stuffing (line endings are
+// still normalised, and a final CRLF added, so the same bytes are delivered as with DATA), the
+// last one "BDAT n LAST"; each chunk's reply is read before the next chunk is written; a non-250
+// is SMTPDataError (RSET follows, or close after 421). With PIPELINING the first chunk (up to
+// body_chunk_size) rides in the same write as MAIL and RCPT. BODY=BINARYMIME in mail_options
+// needs BINARYMIME and CHUNKING advertised (and chunking allowed) and sends the bytes untouched.
+// LMTP + BDAT: one reply per accepted recipient after the LAST chunk.
+//
+// Checked against the server's EHLO before MAIL (SMTPNotSupportedError naming the option):
+// BODY=8BITMIME needs 8BITMIME, SMTPUTF8 needs SMTPUTF8, RET/ENVID/NOTIFY/ORCPT need DSN,
+// BODY=BINARYMIME needs BINARYMIME+CHUNKING. A message whose size is known (string, file) and
+// larger than a SIZE limit n > 0 raises SMTPMessageTooLarge before MAIL. Checked in the
+// constructor (std::invalid_argument): the RFC 3461 grammar of RET, ENVID, NOTIFY, ORCPT; a
+// non-ASCII address without SMTPUTF8 in mail_options; every address, option, and (for a string)
+// the body. When the server advertises ENHANCEDSTATUSCODES the reply exceptions carry the parsed
+// RFC 3463 code in enhanced_status; otherwise enhanced_status is empty (RFC 2034).
 class SendmailAlgo {
  public:
-  // Checks every address, option and the body before any action: throws std::invalid_argument.
+  // The message as a string (copied: it need not outlive the algorithm).
   SendmailAlgo(SessionState& session, std::string_view from_addr, std::vector<std::string> to_addrs,
                std::string_view msg, std::vector<std::string> mail_options,
                std::vector<std::string> rcpt_options);
+  // The message streamed from `body`, which must outlive the algorithm.
+  SendmailAlgo(SessionState& session, std::string_view from_addr, std::vector<std::string> to_addrs,
+               BodySource& body, std::vector<std::string> mail_options,
+               std::vector<std::string> rcpt_options);
+  SendmailAlgo(SendmailAlgo&&) noexcept;
+  SendmailAlgo& operator=(SendmailAlgo&&) noexcept;
+  ~SendmailAlgo();
+
   action resume(const step_result& r);
   const RefusedRecipients& refused() const { return refused_; }
   std::exception_ptr error() const { return error_; }
-  // The size announced with SIZE=, when the server advertised SIZE.
-  std::size_t message_size() const { return size_; }
+  // The size announced with SIZE= (0 when unknown: streams without a size).
+  std::size_t message_size() const { return static_cast<std::size_t>(size_.value_or(0)); }
   // The replies after the final dot: one (SMTP) or one per accepted recipient (LMTP).
   const std::vector<std::pair<std::string, Reply>>& data_replies() const { return data_replies_; }
+  // True when the body went (or goes) as BDAT chunks.
+  bool chunked() const { return bdat_; }
 
  private:
   enum class state {
@@ -49,7 +90,9 @@ class SendmailAlgo {
     mail,
     rcpt,
     data,
+    body_writing,
     body,
+    bdat,
     lmtp_more,
     rset,
     closing,
@@ -58,19 +101,40 @@ class SendmailAlgo {
     pipe_abort_dot,
     done
   };
+  void check_input();
+  std::exception_ptr check_extensions() const;
   action start_rcpt();
+  action after_rcpts();
   action pipe_reply(const step_result& r);
   action pipe_evaluate();
+  action final_reply(const Reply& reply);
+  action next_data_piece();
+  action next_bdat_chunk(std::size_t limit);
+  void make_bdat_chunk(std::size_t limit);
+  void produce(std::size_t target);
+  action abandon(std::exception_ptr e);
   action fail(std::exception_ptr e, const Reply& reply);
   action finish(std::exception_ptr e);
+  template <class E>
+  std::exception_ptr reply_error(E e) const;
 
   SessionState* session_;
   std::string from_;
   std::vector<std::string> to_;
   std::vector<std::string> mail_options_;
   std::vector<std::string> rcpt_options_;
-  std::string wire_body_;
-  std::size_t size_ = 0;
+  std::unique_ptr<BodySource> owned_source_;  // a string message, copied
+  BodySource* source_ = nullptr;
+  std::optional<std::uint64_t> size_;
+  bool binary_ = false;  // BODY=BINARYMIME: bytes untouched
+  bool bdat_ = false;
+  BodyEncoder encoder_;
+  std::string raw_;  // read buffer
+  std::string out_;  // encoded piece (BDAT: with room for the command in front)
+  std::size_t out_start_ = 0;
+  bool eof_ = false;
+  bool last_chunk_ = false;
+  bool prefetched_ = false;  // out_ holds the first piece, read before MAIL
   std::vector<std::string> rcpt_lines_;
   std::string line_;
   state state_ = state::hello;
@@ -83,10 +147,9 @@ class SendmailAlgo {
   std::vector<std::pair<std::string, Reply>> data_replies_;
   std::exception_ptr pending_;
   std::exception_ptr error_;
-  // PIPELINING: the one write, and the replies collected (MAIL, each RCPT, DATA).
+  // PIPELINING: the one write, and the replies collected (MAIL, each RCPT, DATA or BDAT).
   std::string batch_;
   std::vector<Reply> pipe_replies_;
-  Reply pipe_fail_reply_;
 };
 
 }  // namespace smtp::algo
