@@ -20,6 +20,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <cstdint>
 #include <exception>
 #include <iostream>
 #include <memory>
@@ -47,6 +48,10 @@ class AsyncDriver {
  public:
   explicit AsyncDriver(Stream stream, Timeout timeout = {}, bool open = true)
       : stream_(std::move(stream)), timeout_(timeout), open_(open) {}
+  ~AsyncDriver() { watch_->alive = false; }
+  // The watchdog's handler refers to this object: it stays where it was made.
+  AsyncDriver(const AsyncDriver&) = delete;
+  AsyncDriver& operator=(const AsyncDriver&) = delete;
 
   Stream& stream() { return stream_; }
   bool is_open() const { return open_; }
@@ -92,6 +97,7 @@ class AsyncDriver {
   // co_await driver.run(algo): the same contract as SyncDriver::run.
   template <class Algo>
   boost::asio::awaitable<void> run(Algo& algo) {
+    const Resting rest_after(this);
     algo::step_result result;
     for (;;) {
       const algo::action a = algo.resume(result);
@@ -105,6 +111,7 @@ class AsyncDriver {
   // The TLS handshake right after connecting (implicit TLS): the same checks and errors as the
   // STARTTLS action; closes the connection on failure.
   boost::asio::awaitable<void> handshake() {
+    const Resting rest_after(this);
     try {
       co_await start_tls(false);
     } catch (...) {
@@ -114,38 +121,76 @@ class AsyncDriver {
   }
 
  private:
-  // A watchdog per operation: when the deadline passes it closes the stream, which aborts the
-  // pending operation. The shared state outlives the coroutine frame if the timer fires late; a
-  // watchdog whose operation has finished never touches the stream.
+  // The deadline of the current operation. One timer per driver, re-armed lazily: arming only
+  // moves the deadline forward, and the timer (when it wakes) either closes the stream (the
+  // deadline has passed: the pending operation is aborted), waits again for the newer deadline,
+  // or stops (no operation in flight). Fast operations thus cost a clock read, not a timer.
+  // The handler holds the shared state, never the driver once it is gone.
   struct WatchState {
+    Clock::time_point deadline = Clock::time_point::max();       // max: no operation armed
+    Clock::time_point waiting_until = Clock::time_point::max();  // max: no wait pending
+    std::uint64_t generation = 0;  // the pending wait's; older handlers are ignored
     bool fired = false;
-    bool finished = false;
+    bool alive = true;
   };
+  // Disarms when the operation ends (however it ends).
   struct Watchdog {
-    std::shared_ptr<WatchState> state = std::make_shared<WatchState>();
-    std::unique_ptr<boost::asio::steady_timer> timer;
-    Watchdog() = default;
-    Watchdog(Watchdog&&) noexcept = default;
-    Watchdog& operator=(Watchdog&&) = delete;
-    ~Watchdog() {
-      if (state) state->finished = true;
-      if (timer) timer->cancel();
-    }
+    WatchState* state;
+    explicit Watchdog(WatchState* s) : state(s) {}
+    Watchdog(const Watchdog&) = delete;
+    Watchdog& operator=(const Watchdog&) = delete;
+    ~Watchdog() { state->deadline = Clock::time_point::max(); }
     bool fired() const { return state->fired; }
   };
 
   Watchdog arm() {
-    Watchdog w;
-    if (!timeout_ || timeout_->count() > max_timeout_seconds) return w;
-    w.timer = std::make_unique<boost::asio::steady_timer>(stream_.get_executor());
-    w.timer->expires_after(std::chrono::duration_cast<Clock::duration>(*timeout_));
-    w.timer->async_wait([state = w.state, s = &stream_](boost::system::error_code ec) {
-      if (ec || state->finished) return;
-      state->fired = true;
-      boost::system::error_code ignored;
-      s->close(ignored);
+    WatchState& w = *watch_;
+    w.fired = false;
+    if (!timeout_ || timeout_->count() > max_timeout_seconds) {
+      w.deadline = Clock::time_point::max();
+      return Watchdog(&w);
+    }
+    w.deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(*timeout_);
+    if (w.deadline < w.waiting_until) wait_until(w.deadline);
+    return Watchdog(&w);
+  }
+
+  // After a run(): no operation in flight, so no timer either (a pending wait would keep the
+  // io_context's run() from returning until it expired). One timer wait per run(), not per
+  // read and write.
+  void rest() noexcept {
+    WatchState& w = *watch_;
+    if (w.waiting_until == Clock::time_point::max()) return;
+    ++w.generation;
+    w.waiting_until = Clock::time_point::max();
+    if (timer_) timer_->cancel();
+  }
+  struct Resting {
+    AsyncDriver* driver;
+    explicit Resting(AsyncDriver* d) : driver(d) {}
+    Resting(const Resting&) = delete;
+    Resting& operator=(const Resting&) = delete;
+    ~Resting() { driver->rest(); }
+  };
+
+  void wait_until(Clock::time_point when) {
+    if (!timer_) timer_ = std::make_unique<boost::asio::steady_timer>(stream_.get_executor());
+    WatchState& w = *watch_;
+    const std::uint64_t generation = ++w.generation;
+    w.waiting_until = when;
+    timer_->expires_at(when);  // cancels a later wait (its handler is then ignored)
+    timer_->async_wait([state = watch_, generation, self = this](boost::system::error_code) {
+      if (!state->alive || generation != state->generation) return;
+      state->waiting_until = Clock::time_point::max();
+      if (state->deadline == Clock::time_point::max()) return;  // idle: nothing to guard
+      if (Clock::now() >= state->deadline) {
+        state->fired = true;
+        boost::system::error_code ignored;
+        self->stream_.close(ignored);
+        return;
+      }
+      self->wait_until(state->deadline);
     });
-    return w;
   }
 
   static bool is_ssl_error(const boost::system::error_code& ec) {
@@ -301,6 +346,8 @@ class AsyncDriver {
   }
 
   Stream stream_;
+  std::shared_ptr<WatchState> watch_ = std::make_shared<WatchState>();
+  std::unique_ptr<boost::asio::steady_timer> timer_;
   Timeout timeout_;
   bool open_ = true;
   ReplyParser parser_;
