@@ -1,12 +1,15 @@
 #!/usr/bin/python3
 """Client throughput, side by side in one run: smtplib (the anchor) vs smtp::SMTP without and
-with PIPELINING, 1 KiB messages over one connection into Postfix's smtp-sink; one large message
-(MB/s and peak RSS of each client process); the Google Benchmark micro benchmarks. Prints the
+with PIPELINING, 1 KiB messages over one connection into Postfix's smtp-sink, and into
+`smtp-fakeserver sink` with CHUNKING (BDAT); large messages streamed from a file (64 and 256 MiB,
+1 GiB with --large) into smtp-sink (DATA) and the fake sink (BDAT), MB/s and peak RSS of each client
+process; the Google Benchmark micro benchmarks. Prints the
 load average with the figures: medians of --rounds rounds. --smoke: tiny sizes, one round (CTest)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import statistics
@@ -22,10 +25,15 @@ from harness.servers.smtp_sink import SmtpSink  # noqa: E402
 SMTPLIB_LOOP = r"""
 import smtplib, sys, time
 host, port, count, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+path = sys.argv[5] if len(sys.argv) > 5 else None
 line = b"0123456789012345678901234567890123456789012345678901234567\r\n"
-msg = (b"Subject: bench\r\n\r\n" + line * (size // len(line) + 1))[:size]
 s = smtplib.SMTP(host, port)
 t0 = time.monotonic()
+if path:
+    with open(path, "rb") as f:  # smtplib needs the whole message in memory
+        msg = f.read()
+else:
+    msg = (b"Subject: bench\r\n\r\n" + line * (size // len(line) + 1))[:size]
 for _ in range(count):
     if s.sendmail("from@example.com", ["rcpt@example.com"], msg):
         sys.exit(1)
@@ -48,70 +56,159 @@ def loadavg() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
+class FakeSink:
+    """`smtp-fakeserver sink` (advertises PIPELINING and CHUNKING, counts messages), port 0."""
+
+    def __init__(self, binary: str) -> None:
+        self.proc = subprocess.Popen([binary, "sink", "--quiet"], stdout=subprocess.PIPE,
+                                     text=True)
+        self.host, self.port = "", 0
+        for line in self.proc.stdout:
+            ev = json.loads(line)
+            if ev.get("event") == "listening":
+                self.host, self.port = ev["host"], ev["port"]
+            if ev.get("event") == "ready":
+                break
+        if not self.port:
+            raise RuntimeError("smtp-fakeserver sink did not start")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+def make_message_file(path: Path, size: int) -> None:
+    """A text message of `size` bytes (CRLF lines, some starting with a dot), written in 1 MiB
+    blocks so the benchmark itself never holds it."""
+    line = b"0123456789012345678901234567890123456789012345678901234567\r\n"
+    block = b"".join((b"." if i % 7 == 0 else b"") + line for i in range(16384))[: 1 << 20]
+    with open(path, "wb") as f:
+        f.write(b"Subject: bench\r\n\r\n")
+        left = size - 18
+        while left > 0:
+            chunk = block[:left]
+            f.write(chunk)
+            left -= len(chunk)
+
+
+def median_rows(rows: dict[str, list[str]], rounds: int, unit_size: int | None):
+    """Runs every row `rounds` times (interleaved); returns name -> (median rate, max RSS KiB).
+    The rate is messages/s, or MB/s when unit_size (bytes per message) is given."""
+    rates: dict[str, list[float]] = {k: [] for k in rows}
+    rss: dict[str, list[int]] = {k: [] for k in rows}
+    for _ in range(rounds):
+        for name, argv in rows.items():
+            dt, n, r = timed(argv)
+            rates[name].append(n / dt if unit_size is None else n * unit_size / dt / 1e6)
+            rss[name].append(r)
+    return {k: (statistics.median(v), max(rss[k])) for k, v in rates.items()}
+
+
+def print_table(title: str, results, unit: str, anchor: str, with_rss: bool = False) -> None:
+    print(f"\n{title}")
+    base = results[anchor][0]
+    for name, (m, r) in results.items():
+        extra = f"   peak RSS {r / 1024:7.1f} MiB" if with_rss else ""
+        print(f"  {name:44s} {m:10.1f} {unit}  {m / base:6.2f}x {anchor}{extra}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--send-bench", default=str(ROOT / "build/dev/bin/smtp-send-bench"))
     ap.add_argument("--micro-bench", default=str(ROOT / "build/dev/bin/smtp-micro-bench"))
+    ap.add_argument("--fakeserver", default=None,
+                    help="smtp-fakeserver (default: next to --send-bench)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--count", type=int, default=2000, help="1 KiB messages per round")
-    ap.add_argument("--large-mib", type=int, default=64)
+    ap.add_argument("--sizes-mib", default="64,256", help="streamed file sizes (MiB)")
+    ap.add_argument("--large", action="store_true", help="also 1 GiB (C++ only: smtplib would "
+                    "need about 4 GiB of memory for it)")
+    ap.add_argument("--smtplib-max-mib", type=int, default=256,
+                    help="skip smtplib above this size")
+    ap.add_argument("--bdat-mib", type=int, default=48,
+                    help="size of the message also sent into the fake sink (BDAT vs DATA); "
+                    "under its 64 MiB SIZE limit")
+    ap.add_argument("--async-bench", default=None,
+                    help="smtp-async-bench: also run bench/async_bench.py (async client over 20 "
+                    "connections vs smtp-source)")
     ap.add_argument("--smoke", action="store_true")
     a = ap.parse_args()
+    sizes = [int(x) for x in a.sizes_mib.split(",") if x]
+    sizes.insert(0, a.bdat_mib)
+    if a.large:
+        sizes.append(1024)
     if a.smoke:
-        a.rounds, a.count, a.large_mib = 1, 20, 1
+        a.rounds, a.count, sizes = 1, 20, [1]
+    fakeserver = a.fakeserver or str(Path(a.send_bench).with_name("smtp-fakeserver"))
 
     with tempfile.TemporaryDirectory(prefix="smtpkit-bench-") as tmp:
         sink = SmtpSink(Path(tmp))
         # Without -d: smtp-sink discards the message, so the figures are the clients' and the wire's.
         sink.start = _start_without_dump(sink)
         sink.start()
+        fake = FakeSink(fakeserver) if os.path.exists(fakeserver) else None
         try:
             host, port = sink.host, str(sink.port)
             py = ["/usr/bin/python3", "-c", SMTPLIB_LOOP, host, port]
             cpp = [a.send_bench, host, port]
-            rows = {
+            print(f"load average before: {loadavg()}")
+            import smtplib
+            with smtplib.SMTP(host, int(port)) as probe:
+                probe.ehlo()
+                print("smtp-sink advertises: " + " ".join(sorted(probe.esmtp_features)))
+            small = {
                 "smtplib": py + [str(a.count), "1024"],
                 "smtp::SMTP, no PIPELINING": cpp + [str(a.count), "1024", "--no-pipelining"],
                 "smtp::SMTP, PIPELINING": cpp + [str(a.count), "1024"],
             }
-            large = a.large_mib * 1024 * 1024
-            large_rows = {
-                "smtplib": py + ["1", str(large)],
-                "smtp::SMTP": cpp + ["1", str(large)],
-            }
-            print(f"load average before: {loadavg()}")
-            rates: dict[str, list[float]] = {k: [] for k in rows}
-            mbs: dict[str, list[float]] = {k: [] for k in large_rows}
-            rss: dict[str, list[int]] = {k: [] for k in large_rows}
-            for _ in range(a.rounds):
-                for name, argv in rows.items():
-                    dt, n, _r = timed(argv)
-                    rates[name].append(n / dt)
-                for name, argv in large_rows.items():
-                    dt, _n, r = timed(argv)
-                    mbs[name].append(large / dt / 1e6)
-                    rss[name].append(r)
-            anchor = statistics.median(rates["smtplib"])
-            print(f"\n1 KiB messages, one connection, into smtp-sink ({a.count} per round, "
-                  f"median of {a.rounds}):")
-            for name, v in rates.items():
-                m = statistics.median(v)
-                print(f"  {name:28s} {m:10.0f} msg/s  {m / anchor:5.2f}x smtplib")
-            anchor = statistics.median(mbs["smtplib"])
-            print(f"\none {a.large_mib} MiB message into smtp-sink (median of {a.rounds}; "
-                  f"peak RSS of the client process, max):")
-            for name, v in mbs.items():
-                m = statistics.median(v)
-                print(f"  {name:28s} {m:10.1f} MB/s   {m / anchor:5.2f}x smtplib   "
-                      f"peak RSS {max(rss[name]) / 1024:.1f} MiB")
+            if fake:
+                fpy = ["/usr/bin/python3", "-c", SMTPLIB_LOOP, fake.host, str(fake.port)]
+                fcpp = [a.send_bench, fake.host, str(fake.port)]
+                small |= {
+                    "smtplib -> fake sink": fpy + [str(a.count), "1024"],
+                    "smtp::SMTP -> fake sink, PIPELINING, DATA":
+                        fcpp + [str(a.count), "1024", "--no-chunking"],
+                    "smtp::SMTP -> fake sink, PIPELINING+CHUNKING": fcpp + [str(a.count), "1024"],
+                }
+            res = median_rows(small, a.rounds, None)
+            print_table(f"1 KiB messages, one connection, into smtp-sink unless said ({a.count} per "
+                        f"round, median of {a.rounds}):", res, "msg/s", "smtplib")
+            for size_mib in sizes:
+                size = size_mib * 1024 * 1024
+                path = Path(tmp) / f"msg-{size_mib}.eml"
+                make_message_file(path, size)
+                rows = {}
+                if size_mib <= a.smtplib_max_mib:
+                    rows["smtplib (file read whole)"] = py + ["1", str(size), str(path)]
+                rows["smtp::SMTP streamed from the file"] = cpp + ["1", "0", "--file", str(path)]
+                if fake and size_mib < 64:  # the fake sink's SIZE limit is 64 MiB
+                    if size_mib <= a.smtplib_max_mib:
+                        rows["smtplib -> fake sink"] = fpy + ["1", str(size), str(path)]
+                    rows["smtp::SMTP streamed -> fake sink, BDAT"] = (
+                        fcpp + ["1", "0", "--file", str(path)])
+                    rows["smtp::SMTP streamed -> fake sink, DATA"] = (
+                        fcpp + ["1", "0", "--file", str(path), "--no-chunking"])
+                res = median_rows(rows, a.rounds, size)
+                anchor = next(iter(rows))
+                print_table(f"one {size_mib} MiB message from a file into smtp-sink unless said "
+                            f"(median of {a.rounds}; peak RSS of the client process, max):",
+                            res, "MB/s ", anchor, with_rss=True)
+                path.unlink()
         finally:
             sink.stop()
+            if fake:
+                fake.stop()
     if os.path.exists(a.micro_bench):
         print("\nmicro benchmarks (Google Benchmark; memcpy is the ceiling):")
         extra = ["--benchmark_min_time=0.01"] if a.smoke else []
         out = subprocess.run([a.micro_bench, *extra], check=True, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True).stdout
         print("\n".join("  " + l for l in out.splitlines() if l.startswith("bm_")))
+    if a.async_bench and os.path.exists(a.async_bench):
+        print("\nasync client (bench/async_bench.py):", flush=True)
+        extra = ["--smoke"] if a.smoke else ["--rounds", str(a.rounds)]
+        subprocess.run(["/usr/bin/python3", str(ROOT / "bench" / "async_bench.py"),
+                        "--async-bench", a.async_bench, *extra], check=True)
     print(f"\nload average after: {loadavg()}")
     return 0
 

@@ -1,6 +1,7 @@
-// Sends COUNT messages of SIZE bytes over one connection with smtp::SMTP and prints
-// "<seconds> <messages>" on stdout: the client side of bench/run.py.
-// Usage: smtp-send-bench HOST PORT COUNT SIZE [--no-pipelining]
+// Sends COUNT messages over one connection with smtp::SMTP and prints "<seconds> <messages>" on
+// stdout: the client side of bench/run.py. The message is SIZE bytes held in memory, or the file
+// given with --file, streamed from disk for every message (smtp::FileBody).
+// Usage: smtp-send-bench HOST PORT COUNT SIZE [--no-pipelining] [--no-chunking] [--file PATH]
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -12,24 +13,48 @@
 
 int main(int argc, char** argv) {
   if (argc < 5) {
-    std::fprintf(stderr, "usage: %s HOST PORT COUNT SIZE [--no-pipelining]\n", argv[0]);
+    std::fprintf(stderr,
+                 "usage: %s HOST PORT COUNT SIZE [--no-pipelining] [--no-chunking] [--file PATH]\n",
+                 argv[0]);
     return 2;
   }
   const std::string host = argv[1];
   const int port = std::atoi(argv[2]);
   const long count = std::atol(argv[3]);
   const auto size = static_cast<std::size_t>(std::atol(argv[4]));
-  const bool pipelining = !(argc > 5 && std::string_view(argv[5]) == "--no-pipelining");
-  std::string msg = "Subject: bench\r\n\r\n";
-  while (msg.size() < size) msg += "0123456789012345678901234567890123456789012345678901234567\r\n";
-  msg.resize(size);
+  bool pipelining = true;
+  bool chunking = true;
+  std::string file;
+  for (int i = 5; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--no-pipelining") {
+      pipelining = false;
+    } else if (arg == "--no-chunking") {
+      chunking = false;
+    } else if (arg == "--file" && i + 1 < argc) {
+      file = argv[++i];
+    } else {
+      std::fprintf(stderr, "unknown argument %s\n", argv[i]);
+      return 2;
+    }
+  }
+  std::string msg;
+  if (file.empty()) {
+    msg = "Subject: bench\r\n\r\n";
+    while (msg.size() < size)
+      msg += "0123456789012345678901234567890123456789012345678901234567\r\n";
+    msg.resize(size);
+  }
   try {
     smtp::SMTP client(host, port);
-    client.set_pipelining(pipelining);  // off by default
+    client.set_pipelining(pipelining);
+    client.set_chunking(chunking);
     const std::vector<std::string> to = {"rcpt@example.com"};
     const auto t0 = std::chrono::steady_clock::now();
     for (long i = 0; i < count; ++i) {
-      const auto refused = client.sendmail("from@example.com", to, msg);
+      const auto refused = file.empty()
+                               ? client.sendmail("from@example.com", to, msg)
+                               : client.sendmail("from@example.com", to, smtp::FileBody(file));
       if (!refused.empty()) return 1;
     }
     const std::chrono::duration<double> dt = std::chrono::steady_clock::now() - t0;

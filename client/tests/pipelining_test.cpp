@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <smtp/algo/sendmail.hpp>
+#include <smtp/client.hpp>
 
 #include "script.hpp"
 
@@ -61,8 +62,9 @@ TEST(Pipelining, advertised_after_ehlo_is_used) {
   EXPECT_FALSE(a.error());
 }
 
-TEST(Pipelining, off_by_default) {
-  EXPECT_FALSE(SessionState{}.allow_pipelining);
+TEST(Pipelining, on_by_default) {
+  EXPECT_TRUE(SessionState{}.allow_pipelining);
+  EXPECT_TRUE(SMTP().pipelining());
 }
 
 TEST(Pipelining, switched_off_sends_one_command_at_a_time) {

@@ -47,13 +47,16 @@ class SMTP {
 
   void set_debuglevel(int level) { driver_.set_debuglevel(level); }
   // sendmail()/send_message() pipeline MAIL, RCPT... and DATA in one write when the server
-  // advertises PIPELINING (RFC 2920); off by default for now. smtplib never pipelines.
+  // advertises PIPELINING (RFC 2920); on by default. smtplib never pipelines.
   void set_pipelining(bool on) { state_.allow_pipelining = on; }
   bool pipelining() const { return state_.allow_pipelining; }
   // sendmail()/send_message() send the body as BDAT chunks (RFC 3030) when the server advertises
   // CHUNKING; on by default. smtplib never uses BDAT.
   void set_chunking(bool on) { state_.allow_chunking = on; }
   bool chunking() const { return state_.allow_chunking; }
+  // Largest BDAT chunk in octets (default 1 MiB; 0 counts as 1).
+  void set_bdat_chunk_size(std::size_t n) { state_.bdat_chunk_size = n == 0 ? 1 : n; }
+  std::size_t bdat_chunk_size() const { return state_.bdat_chunk_size; }
   // Where debug lines go (default: std::cerr).
   void set_debug_sink(DebugSink sink) { driver_.set_debug_sink(std::move(sink)); }
 

@@ -21,9 +21,8 @@ struct SessionState {
   // Recipients accepted since the last MAIL: LMTP's DATA gets one reply for each (RFC 2033 4.2).
   std::vector<std::string> accepted_recipients;
   // sendmail() pipelines MAIL, RCPT... and DATA when the server advertises PIPELINING (RFC 2920)
-  // and this is set (SMTP::set_pipelining; off by default until the scenarios that advertise
-  // PIPELINING accept the pipelined order). Not forgotten by quit().
-  bool allow_pipelining = false;
+  // and this is set (SMTP::set_pipelining; on by default). Not forgotten by quit().
+  bool allow_pipelining = true;
   // sendmail() sends the body as BDAT chunks when the server advertises CHUNKING (RFC 3030) and
   // this is set (SMTP::set_chunking; on by default).
   bool allow_chunking = true;

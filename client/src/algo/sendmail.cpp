@@ -271,10 +271,15 @@ action SendmailAlgo::abandon(std::exception_ptr e) {
 }
 
 void SendmailAlgo::produce(std::size_t target) {
-  const std::size_t piece = std::max<std::size_t>(1, session_->body_chunk_size);
-  if (raw_.size() < piece) raw_.resize(piece);
+  if (raw_.empty()) {
+    // A read buffer of one piece, or just over the message when it is known to be smaller (a
+    // 1 KiB message must not cost a 64 KiB allocation and clear).
+    std::size_t n = std::max<std::size_t>(1, session_->body_chunk_size);
+    if (size_ && *size_ < n) n = static_cast<std::size_t>(*size_) + 1;
+    raw_.resize(n);
+  }
   while (!eof_ && out_.size() < target) {
-    const std::size_t want = std::min(piece, target - out_.size());
+    const std::size_t want = std::min(raw_.size(), target - out_.size());
     const std::size_t n = source_->read(std::span<char>(raw_.data(), want));
     if (n == 0) {
       eof_ = true;
@@ -473,7 +478,8 @@ action SendmailAlgo::resume(const step_result& r) {
       // source that fails at once, is refused with nothing written and the session untouched.
       try {
         if (bdat_) {
-          make_bdat_chunk(pipelined ? session_->body_chunk_size : session_->bdat_chunk_size);
+          make_bdat_chunk(pipelined ? std::min(session_->body_chunk_size, session_->bdat_chunk_size)
+                                    : session_->bdat_chunk_size);
         } else {
           out_.clear();
           produce(std::max<std::size_t>(1, session_->body_chunk_size));
