@@ -1,5 +1,8 @@
 #include "smtp/scenario/pattern.hpp"
 
+#include <algorithm>
+#include <string>
+
 #include "smtp/scenario/escape.hpp"
 
 namespace smtp::scenario {
@@ -25,6 +28,77 @@ bool split_glob(std::string_view text, std::vector<std::string>& pieces, std::st
       if (!unescape(text.substr(start, i - start), piece, error)) return false;
       pieces.push_back(std::move(piece));
       start = i + 1;
+    }
+  }
+  return true;
+}
+
+// Numbers inside a regular expression that libstdc++'s std::regex compiler must not see: it
+// accumulates a back-reference number or a repetition count in a `long` without an overflow
+// check (signed overflow, undefined behaviour: found by fuzz_scenario with a back-reference
+// `\7777770000...`), and a large count builds an automaton of that many states. So: escaped numbers
+// (back-references, also inside a class) of at most two digits, each count at most max_regex_count,
+// and the product of all counts at most max_regex_states.
+constexpr std::size_t max_regex_count = 1000;
+constexpr std::size_t max_regex_states = 100000;
+
+bool regex_numbers_ok(std::string_view expr, std::string& error) {
+  auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+  // Reads a run of digits at `i` (advancing it); false when it is longer than `max_digits`.
+  auto read_number = [&](std::size_t& i, std::size_t max_digits, std::size_t& value) {
+    const std::size_t start = i;
+    value = 0;
+    while (i < expr.size() && is_digit(expr[i])) {
+      if (i - start == max_digits) return false;
+      value = value * 10 + static_cast<std::size_t>(expr[i] - '0');
+      ++i;
+    }
+    return true;
+  };
+  std::size_t states = 1;
+  bool in_class = false;
+  for (std::size_t i = 0; i < expr.size(); ++i) {
+    const char c = expr[i];
+    if (c == '\\' && i + 1 < expr.size()) {
+      if (is_digit(expr[i + 1])) {
+        std::size_t j = i + 1;
+        std::size_t value = 0;
+        if (!read_number(j, 2, value)) {
+          error = "back-reference number too large in regular expression '" + std::string(expr) +
+                  "' (at most \\99)";
+          return false;
+        }
+        i = j - 1;
+      } else {
+        ++i;
+      }
+    } else if (in_class) {
+      if (c == ']') in_class = false;
+    } else if (c == '[') {
+      in_class = true;
+      if (i + 1 < expr.size() && expr[i + 1] == ']') ++i;  // "[]...]": ']' first is literal
+    } else if (c == '{') {
+      std::size_t j = i + 1;
+      std::size_t low = 0;
+      std::size_t high = 0;
+      const bool low_ok = read_number(j, 4, low);
+      bool high_ok = true;
+      if (low_ok && j < expr.size() && expr[j] == ',') {
+        ++j;
+        high_ok = read_number(j, 4, high);
+      }
+      const std::size_t count = std::max(low, high);
+      if (!low_ok || !high_ok || count > max_regex_count) {
+        error = "repetition count too large in regular expression '" + std::string(expr) +
+                "' (at most " + std::to_string(max_regex_count) + ")";
+        return false;
+      }
+      states *= std::max<std::size_t>(count, 1);
+      if (states > max_regex_states) {
+        error = "repetition counts multiply past " + std::to_string(max_regex_states) +
+                " in regular expression '" + std::string(expr) + "'";
+        return false;
+      }
     }
   }
   return true;
@@ -76,6 +150,7 @@ std::optional<LinePattern> LinePattern::parse(std::string_view text, bool reply_
   p.command_ = command;
   if (text.starts_with("~ ") || text == "~") {
     std::string expr(text.size() > 2 ? text.substr(2) : std::string_view{});
+    if (!regex_numbers_ok(expr, error)) return std::nullopt;
     try {
       p.regex_ = std::make_shared<const std::regex>(expr, std::regex::ECMAScript);
     } catch (const std::regex_error& e) {

@@ -129,3 +129,31 @@ TEST(Pattern, CommandVerbAndMailRcptKeywordsIgnoreCase) {
   EXPECT_EQ(smtp::scenario::command_head("EHLO x"), 4u);
   EXPECT_EQ(smtp::scenario::command_head("NOOP"), 4u);
 }
+
+// fuzz_scenario finding: libstdc++'s regex compiler overflowed a `long` (UB) reading the
+// back-reference `\7777770000...`; huge repetition counts blow up the automaton. Both are refused
+// with a message before std::regex sees them.
+TEST(Pattern, RegexBackReferenceNumberOverflowIsRefused) {
+  std::string error;
+  EXPECT_FALSE(LinePattern::parse("~ le\\7777770000000000000000000000000000777777", false, error));
+  EXPECT_NE(error.find("back-reference number too large"), std::string::npos) << error;
+  EXPECT_FALSE(LinePattern::parse("~ [\\123]", false, error));
+  EXPECT_NE(error.find("back-reference number too large"), std::string::npos) << error;
+  EXPECT_FALSE(LinePattern::parse("~ a{99999999999999999999}", false, error));
+  EXPECT_NE(error.find("repetition count too large"), std::string::npos) << error;
+  EXPECT_FALSE(LinePattern::parse("~ a{2,5000}", false, error));
+  EXPECT_NE(error.find("repetition count too large"), std::string::npos) << error;
+  EXPECT_FALSE(LinePattern::parse("~ (a{1000}){1000}", false, error));
+  EXPECT_NE(error.find("multiply past"), std::string::npos) << error;
+
+  std::string ok_error;
+  auto backref = LinePattern::parse("~ (a)b\\1", false, ok_error);
+  ASSERT_TRUE(backref) << ok_error;
+  EXPECT_TRUE(backref->matches("aba"));
+  auto counted = LinePattern::parse("~ 250 SIZE [0-9]{1,10} x{3}", false, ok_error);
+  ASSERT_TRUE(counted) << ok_error;
+  EXPECT_TRUE(counted->matches("250 SIZE 10240000 xxx"));
+  auto literal_braces = LinePattern::parse("~ [{]99999999}", false, ok_error);  // '{' in a class
+  ASSERT_TRUE(literal_braces) << ok_error;
+  EXPECT_TRUE(literal_braces->matches("{99999999}"));
+}
