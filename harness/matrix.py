@@ -24,7 +24,7 @@ from harness.clients import REPO
 # The corpus; SMTPKIT_SCENARIOS_DIR points the matrix elsewhere (the harness's own tests do).
 SCENARIOS = Path(os.environ.get("SMTPKIT_SCENARIOS_DIR") or REPO / "scenarios").resolve()
 TRANSPORTS = ("plain", "unix", "starttls", "tls")
-MATRIX_CLIENTS = ("cpp", "smtplib")
+MATRIX_CLIENTS = ("cpp", "cpp-async", "smtplib")
 # The fake server's step timeout: a client that stalls longer has diverged (the runs' own
 # timeouts are shorter, see scenarios/timeouts).
 STEP_TIMEOUT = "5"
@@ -136,7 +136,8 @@ def runnable(d: dict) -> bool:
 class ServerPool:
     """One `smtp-fakeserver serve` for every runnable file × declared transport."""
 
-    def __init__(self, files: list[str], workdir: Path, cert: Path | None, key: Path | None):
+    def __init__(self, files: list[str], workdir: Path, cert: Path | None, key: Path | None,
+                 cert_sets: dict[str, tuple[Path, Path]] | None = None):
         sockets = workdir / "sockets"
         sockets.mkdir(parents=True, exist_ok=True)
         argv = [str(fakeserver_binary()), "serve", "--unix-dir", str(sockets),
@@ -145,6 +146,9 @@ class ServerPool:
             argv += ["--transport", t]
         if cert and key:
             argv += ["--cert", str(cert), "--key", str(key)]
+        # One process serves every certificate: each listener uses its scenario's `server-cert:`.
+        for kind, (c, k) in sorted((cert_sets or {}).items()):
+            argv += ["--cert-set", f"{kind}={c},{k}"]
         argv += [arg_path(SCENARIOS / f) for f in files]
         self.argv = argv
         self.stderr_path = workdir / "fakeserver.stderr"
@@ -253,21 +257,74 @@ class Certs:
     ca: Path
     cert: Path
     key: Path
+    # The other certificates a scenario's `server-cert:` can choose: kind -> (chain PEM, key PEM).
+    sets: dict[str, tuple[Path, Path]] = field(default_factory=dict)
+
+
+SERVER_NAMES = ("localhost", "127.0.0.1", "::1")
+
+
+def _write_issued(issued, cert: Path, key: Path) -> None:
+    """A trustme LeafCert as a chain file (leaf first) and a key file."""
+    cert.write_bytes(b"".join(p.bytes() for p in issued.cert_chain_pems))
+    issued.private_key_pem.write_to_path(str(key))
+
+
+def _self_signed(cert: Path, key: Path) -> None:
+    """A leaf certificate for the loopback names that signs itself (no CA vouches for it)."""
+    import datetime
+    import ipaddress
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    private = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    built = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+             .public_key(private.public_key()).serial_number(x509.random_serial_number())
+             .not_valid_before(now - datetime.timedelta(days=1))
+             .not_valid_after(now + datetime.timedelta(days=30))
+             .add_extension(x509.SubjectAlternativeName(
+                 [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                  x509.IPAddress(ipaddress.ip_address("::1"))]), critical=False)
+             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+             .sign(private, hashes.SHA256()))
+    cert.write_bytes(built.public_bytes(serialization.Encoding.PEM))
+    key.write_bytes(private.private_bytes(serialization.Encoding.PEM,
+                                          serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
 
 
 def make_certs(directory: Path) -> Certs:
-    """A throwaway CA and a server certificate for localhost / 127.0.0.1 / ::1 (trustme)."""
+    """A throwaway CA (the one the clients trust) and the server certificates the scenarios can
+    choose with `server-cert:` (scenarios/FORMAT.md, "Certificates"):
+
+    good          issued by the CA for localhost / 127.0.0.1 / ::1
+    wrong-name    issued by the CA for wrong-name.example only
+    expired       issued by the CA for the loopback names, valid 2000-01-01 .. 2001-01-01
+    self-signed   for the loopback names, signed by its own key
+    untrusted-ca  for the loopback names, issued by a second CA nobody trusts
+    """
+    import datetime
+
     import trustme
     directory.mkdir(parents=True, exist_ok=True)
     ca = trustme.CA()
-    server = ca.issue_cert("localhost", "127.0.0.1", "::1")
     certs = Certs(directory / "ca.pem", directory / "server.pem", directory / "server.key")
     ca.cert_pem.write_to_path(str(certs.ca))
-    server.cert_chain_pems[0].write_to_path(str(certs.cert))
-    for extra in server.cert_chain_pems[1:]:
-        with open(certs.cert, "ab") as fh:
-            fh.write(extra.bytes())
-    server.private_key_pem.write_to_path(str(certs.key))
+    _write_issued(ca.issue_cert(*SERVER_NAMES), certs.cert, certs.key)
+
+    def kind(name: str) -> tuple[Path, Path]:
+        pair = (directory / f"{name}.pem", directory / f"{name}.key")
+        certs.sets[name] = pair
+        return pair
+
+    _write_issued(ca.issue_cert("wrong-name.example"), *kind("wrong-name"))
+    _write_issued(ca.issue_cert(*SERVER_NAMES, not_after=datetime.datetime(2001, 1, 1)),
+                  *kind("expired"))
+    _self_signed(*kind("self-signed"))
+    _write_issued(trustme.CA().issue_cert(*SERVER_NAMES), *kind("untrusted-ca"))
     return certs
 
 
@@ -282,9 +339,12 @@ class DriverRun:
     raw: str = ""
 
 
-def run_cpp(file: str, listener: dict, cafile: Path | None) -> DriverRun:
+def run_cpp(file: str, listener: dict, cafile: Path | None, async_api: bool = False) -> DriverRun:
+    """One run of smtp-scenario-client (with --async: the client's async API, `cpp-async`)."""
     argv = [str(driver_binary()), "--scenario", arg_path(SCENARIOS / file),
             "--transport", listener["transport"]]
+    if async_api:
+        argv.append("--async")
     if listener["transport"] == "unix":
         argv += ["--unix", listener["path"]]
     else:

@@ -33,14 +33,17 @@ from harness.servers.sockets import DripServer, RefusingPort, SilentServer
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("smtpkit harness")
-    group.addoption("--clients", "--client", default=",".join(clients.CLIENTS),
-                    help="comma-separated clients to run: cpp (smtp-client), smtplib (reference)")
+    group.addoption("--clients", "--client", default=",".join(clients.CLIENTS + ("cpp-async",)),
+                    help="comma-separated clients to run: cpp (smtp-client), smtplib (reference), "
+                         "cpp-async (matrix only: the async API)")
     group.addoption("--require-smtp-client", action="store_true",
                     help="fail instead of skipping when smtp-client is not built (CI main job)")
     group.addoption("--tag", default="",
                     help="matrix: run only scenarios with one of these tags (comma-separated)")
     group.addoption("--transport", default="",
                     help="matrix: only these transports (comma-separated: plain, unix, starttls, tls)")
+    group.addoption("--run-pending", action="store_true",
+                    help="matrix: also run scenarios tagged `pending` (a client feature not landed yet)")
     group.addoption("--category", default="",
                     help="matrix: only these scenario folders (comma-separated, e.g. refusals,lmtp)")
     summary.add_options(parser)
@@ -110,10 +113,13 @@ def _matrix_header() -> str:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "client" in metafunc.fixturenames:
         chosen = [c.strip() for c in metafunc.config.getoption("--clients").split(",") if c.strip()]
-        unknown = set(chosen) - set(clients.CLIENTS)
+        # Matrix-only clients (cpp-async has no `smtp-client send` form) are not run here.
+        from harness import matrix
+        matrix_only = set(matrix.MATRIX_CLIENTS) | {"cpp-async"}
+        unknown = set(chosen) - set(clients.CLIENTS) - matrix_only
         if unknown:
             raise pytest.UsageError(f"--clients: unknown {sorted(unknown)}; known {clients.CLIENTS}")
-        metafunc.parametrize("client", chosen, indirect=True)
+        metafunc.parametrize("client", [c for c in chosen if c in clients.CLIENTS], indirect=True)
 
 
 @pytest.fixture
@@ -278,8 +284,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "matrix: a run of the scenario matrix (harness/tests/test_matrix.py)")
     for transport in ("plain", "unix", "starttls", "tls"):
         config.addinivalue_line("markers", f"transport_{transport}: matrix run over {transport}")
-    for name in ("cpp", "smtplib"):
-        config.addinivalue_line("markers", f"client_{name}: matrix run with the {name} client")
+    for name in ("cpp", "smtplib", "cpp-async"):
+        config.addinivalue_line("markers", f"client_{name.replace('-', '_')}: matrix run with the {name} client")
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:

@@ -43,7 +43,7 @@ def dump(path: Path) -> dict:
 
 def needs_certs(scenario: dict, transport: str) -> bool:
     return transport in ("tls", "starttls") or any(
-        s.get("kind") == "starttls" for s in scenario.get("steps", []))
+        s.get("kind") in ("starttls", "expect_tls_reject") for s in scenario.get("steps", []))
 
 
 @dataclass
@@ -76,6 +76,8 @@ def serve(path: Path, transport: str, workdir: Path, certs: matrix.Certs | None)
             "--step-timeout", matrix.STEP_TIMEOUT, "--unix-dir", str(workdir)]
     if certs:
         argv += ["--cert", str(certs.cert), "--key", str(certs.key)]
+        for kind, (c, k) in sorted(certs.sets.items()):
+            argv += ["--cert-set", f"{kind}={c},{k}"]
     argv.append(str(path))
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)

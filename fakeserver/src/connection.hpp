@@ -6,6 +6,7 @@
 #include <boost/asio/ssl.hpp>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "smtp/fakeserver/line_buffer.hpp"
@@ -26,6 +27,8 @@ class Connection {
   virtual awaitable<void> wait_readable(error_code& ec) = 0;
   // Plain sockets only: a non-blocking read (would_block when nothing is there).
   virtual std::size_t try_read(asio::mutable_buffer buf, error_code& ec) = 0;
+  // The bytes waiting on the socket below any TLS, left there (MSG_PEEK; non-blocking).
+  virtual std::size_t peek(asio::mutable_buffer buf, error_code& ec) = 0;
   virtual awaitable<void> write(asio::const_buffer buf, error_code& ec) = 0;
   virtual awaitable<void> handshake(asio::ssl::context& ctx, error_code& ec) = 0;
   virtual bool tls() const = 0;
@@ -62,6 +65,9 @@ class SocketConnection final : public Connection {
   }
   std::size_t try_read(asio::mutable_buffer buf, error_code& ec) override {
     return sock_.read_some(buf, ec);
+  }
+  std::size_t peek(asio::mutable_buffer buf, error_code& ec) override {
+    return lowest().receive(buf, asio::socket_base::message_peek, ec);
   }
   awaitable<void> write(asio::const_buffer buf, error_code& ec) override {
     auto token = asio::redirect_error(asio::use_awaitable, ec);
@@ -147,6 +153,42 @@ class Io : public std::enable_shared_from_this<Io> {
     if (ec) {
       last_error = ec.message();
       co_return n > 0 ? Status::ok : Status::error;
+    }
+    co_return Status::ok;
+  }
+
+  // Plain connections: moves whatever the kernel already holds into `in`, without waiting (the
+  // scripted server looks for bytes the client sent before a reply). TLS: nothing.
+  void poll() {
+    if (conn_->tls()) return;
+    static thread_local std::array<char, read_chunk> shared;
+    while (true) {
+      error_code ec;
+      std::size_t n = conn_->try_read(asio::buffer(shared), ec);
+      if (n > 0) in.append(std::string_view(shared.data(), n));
+      if (ec || n == 0) break;
+    }
+  }
+
+  // The first byte waiting on the socket (below TLS), not consumed; nullopt at EOF or error.
+  std::optional<unsigned char> peek_byte() {
+    char b = 0;
+    error_code ec;
+    const std::size_t n = conn_->peek(asio::buffer(&b, 1), ec);
+    if (ec || n == 0) return std::nullopt;
+    return static_cast<unsigned char>(b);
+  }
+
+  // Waits until bytes (or EOF) can be read, reading none: ok, or timeout.
+  awaitable<Status> wait_readable(std::chrono::milliseconds timeout) {
+    arm(timeout);
+    error_code ec;
+    co_await conn_->wait_readable(ec);
+    disarm();
+    if (timed_out_) co_return Status::timeout;
+    if (ec) {
+      last_error = ec.message();
+      co_return Status::error;
     }
     co_return Status::ok;
   }

@@ -17,6 +17,77 @@ constexpr std::size_t max_entry_shown = 4096;    // one transcript entry, beyond
 constexpr std::size_t max_received_shown = 512;  // bytes quoted in a divergence
 constexpr long quiet_probe_ms = 5;  // after a quiet sleep: how long to look for stray bytes
 
+// What the turn-taking check calls the message content sent after DATA's 354.
+constexpr std::string_view content_marker = "the message content";
+
+char upper(char c) {
+  return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
+}
+
+// The first word of a command line, upper-cased ("mail FROM:<a>" -> "MAIL").
+std::string verb_of(std::string_view line) {
+  std::string v;
+  for (char c : line) {
+    if (c == ' ' || c == '\r' || c == '\n') break;
+    v.push_back(upper(c));
+  }
+  return v;
+}
+
+// RFC 2920 section 3.1: these may be followed by more commands before their reply (when
+// PIPELINING was advertised); every other command ends a group. Message content (after DATA's
+// 354, up to the dot) and BDAT chunks may be followed by more as well.
+bool pipelinable(std::string_view verb) {
+  return verb == "MAIL" || verb == "RCPT" || verb == "RSET" || verb == "SEND" || verb == "SOML" ||
+         verb == "SAML" || verb == "BDAT" || verb == content_marker;
+}
+
+// True when the server text contains an EHLO/LHLO reply line advertising PIPELINING.
+bool advertises_pipelining(std::string_view text) {
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    auto nl = text.find('\n', pos);
+    std::string_view line = text.substr(pos, nl == std::string_view::npos ? text.npos : nl - pos);
+    pos = nl == std::string_view::npos ? text.size() : nl + 1;
+    if (line.ends_with('\r')) line.remove_suffix(1);
+    if (line.size() < 14 || !line.starts_with("250") || (line[3] != '-' && line[3] != ' ')) {
+      continue;
+    }
+    std::string keyword;
+    for (char c : line.substr(4)) {
+      if (c == ' ') break;
+      keyword.push_back(upper(c));
+    }
+    if (keyword == "PIPELINING") return true;
+  }
+  return false;
+}
+
+// "BDAT <size>[ LAST]" (RFC 3030 section 2; verb and LAST in any case). False when malformed.
+bool parse_bdat(std::string_view line, std::size_t& size, bool& last) {
+  if (line.size() < 6 || verb_of(line) != "BDAT" || line[4] != ' ') return false;
+  std::string_view rest = line.substr(5);
+  std::size_t digits = 0;
+  size = 0;
+  while (digits < rest.size() && rest[digits] >= '0' && rest[digits] <= '9') {
+    if (digits >= 18) return false;  // beyond any limit: not a size this server takes
+    size = size * 10 + static_cast<std::size_t>(rest[digits] - '0');
+    ++digits;
+  }
+  if (digits == 0) return false;
+  rest.remove_prefix(digits);
+  if (rest.empty()) {
+    last = false;
+    return true;
+  }
+  if (rest.size() == 5 && rest[0] == ' ' && upper(rest[1]) == 'L' && upper(rest[2]) == 'A' &&
+      upper(rest[3]) == 'S' && upper(rest[4]) == 'T') {
+    last = true;
+    return true;
+  }
+  return false;
+}
+
 class Player {
  public:
   Player(std::shared_ptr<Io> io, const std::vector<Step>& steps, const SessionEnv& env,
@@ -52,9 +123,11 @@ class Player {
       case Step::Kind::server_line:
         out_ += s.pattern->literal();
         out_ += "\r\n";
+        if (advertises_pipelining(s.pattern->literal())) advertised_ = true;
         co_return true;
       case Step::Kind::server_raw:
         out_ += s.bytes;
+        if (advertises_pipelining(s.bytes)) advertised_ = true;
         co_return true;
       case Step::Kind::flush: {
         auto r = co_await flush();
@@ -94,6 +167,7 @@ class Player {
           bool r_ = diverge(s, *line, "the line does not match");
           co_return r_;
         }
+        sent_command(verb_of(*line));
         co_return true;
       }
       case Step::Kind::client_raw: {
@@ -113,6 +187,7 @@ class Player {
           bool r_ = diverge(s, got, "the bytes differ");
           co_return r_;
         }
+        sent_command(verb_of(got));
         co_return true;
       }
       case Step::Kind::data:
@@ -146,14 +221,56 @@ class Player {
         auto r = co_await expect_close(s);
         co_return r;
       }
+      case Step::Kind::bdat: {
+        auto r = co_await bdat(s);
+        co_return r;
+      }
+      case Step::Kind::expect_tls_reject: {
+        auto r = co_await expect_tls_reject(s);
+        co_return r;
+      }
     }
     co_return true;
+  }
+
+  // The client sent a whole command (or the message content): its reply is what the server
+  // writes next, and bytes that arrive before that reply are pipelined.
+  void sent_command(std::string verb) {
+    awaiting_reply_ = true;
+    if (verb == "MAIL" || verb == "RSET" || verb == "EHLO" || verb == "HELO" || verb == "LHLO") {
+      bdat_message_.clear();
+    }
+    last_command_ = std::move(verb);
+  }
+
+  // Before the server answers the client's last command: whatever the client has sent since
+  // was sent before that reply. That is pipelining, fine only after PIPELINING was advertised
+  // and only after a command that may be followed (RFC 2920 section 3.1). Plain connections
+  // are polled without waiting; over TLS only bytes already read count.
+  bool check_turn() {
+    if (!awaiting_reply_) return true;
+    awaiting_reply_ = false;
+    io_->poll();
+    if (io_->in.empty()) return true;
+    if (pipelining_ && pipelinable(last_command_)) return true;
+    const Step& s = steps_[std::min(current_, steps_.size() - 1)];
+    const std::string after =
+        last_command_.empty() ? std::string("the greeting") : "the reply to " + last_command_;
+    std::string reason = "the client sent this before " + after + " (";
+    if (!pipelining_) {
+      reason += "PIPELINING was not advertised)";
+    } else {
+      reason += "RFC 2920 section 3.1: " + last_command_ + " must be the last command of a group)";
+    }
+    if (last_command_.empty()) reason = "the client sent this before the greeting";
+    return diverge(s, io_->in.pending(), reason);
   }
 
   // Note for GCC 12: co_await results are bound to locals and co_return takes a local, never an
   // expression with temporaries; the other forms corrupt the coroutine frame (seen on TLS steps).
   awaitable<bool> flush() {
     if (out_.empty()) co_return true;
+    if (!check_turn()) co_return false;
     std::string data;
     data.swap(out_);
     record('S', data);
@@ -172,6 +289,11 @@ class Player {
         bool r = diverge(steps_[current_], "", "writing to the client failed: " + io_->last_error);
         co_return r;
       }
+    }
+    // PIPELINING holds from the reply that advertised it on.
+    if (advertised_) {
+      pipelining_ = true;
+      advertised_ = false;
     }
     co_return true;
   }
@@ -273,6 +395,7 @@ class Player {
       report_.steps[current_].status = "diverged";
       co_return false;
     }
+    if (ended) sent_command(std::string(content_marker));
     std::string detail = std::to_string(body.message().size()) + " bytes, " +
                          std::to_string(body.lines()) + " lines";
     if (body.bare_lf_lines()) detail += ", " + std::to_string(body.bare_lf_lines()) + " bare LF";
@@ -307,6 +430,146 @@ class Player {
       co_return r;
     }
     record('S', "<TLS handshake done>");
+    // RFC 3207 section 4.2: what was learnt before TLS is forgotten; the next EHLO reply counts.
+    pipelining_ = false;
+    advertised_ = false;
+    co_return true;
+  }
+
+  // The server's side of a handshake the client must refuse (a certificate it does not trust):
+  // the client's ClientHello must come, and the handshake must not complete.
+  awaitable<bool> expect_tls_reject(const Step& s) {
+    bool flushed = co_await flush();
+    if (!flushed) co_return false;
+    if (!env_.tls) {
+      bool r = diverge(s, "", "no certificate configured for this scenario's server-cert");
+      co_return r;
+    }
+    if (!io_->in.empty()) {
+      bool r = diverge(s, io_->in.pending(),
+                       "the client sent bytes after STARTTLS, before the TLS handshake");
+      co_return r;
+    }
+    // Peek at the first byte: a client that never starts TLS has not rejected anything.
+    auto st = co_await io_->wait_readable(limits_.step_timeout);
+    if (st == Io::Status::timeout) {
+      bool r = diverge(s, "",
+                       "timed out after " + std::to_string(limits_.step_timeout.count()) +
+                           " ms waiting for the client's ClientHello");
+      co_return r;
+    }
+    const auto first = io_->peek_byte();
+    if (!first) {
+      bool r = diverge(s, "", "the client closed without starting the TLS handshake");
+      co_return r;
+    }
+    if (*first != 0x16) {
+      // Not a TLS handshake record: the client did not start TLS at all.
+      io_->poll();
+      bool r = diverge(s, io_->in.pending().substr(0, 64),
+                       "the client did not start TLS: expected a ClientHello (first byte 0x16)");
+      co_return r;
+    }
+    bool done = co_await io_->handshake(*env_.tls, limits_.step_timeout);
+    if (done) {
+      record('S', "<TLS handshake done>");
+      bool r =
+          diverge(s, "", "the client completed the TLS handshake: it accepted the certificate");
+      co_return r;
+    }
+    if (io_->last_error == "timed out in the TLS handshake") {
+      bool r = diverge(s, "", "the TLS handshake stalled: " + io_->last_error);
+      co_return r;
+    }
+    record('C', "<TLS handshake aborted: " + io_->last_error + ">");
+    report_.steps[current_].detail = "the client aborted the handshake: " + io_->last_error;
+    io_->conn().close();
+    ended_ = true;
+    co_return true;
+  }
+
+  // `bdat`: one `BDAT <n> [LAST]` line and exactly n bytes of chunk; D: lines are matched
+  // against the whole message so far (every chunk since MAIL), split at CRLF.
+  awaitable<bool> bdat(const Step& s) {
+    {
+      bool ok_ = co_await flush();
+      if (!ok_) co_return false;
+    }
+    auto line = co_await read_line(s);
+    if (!line) co_return false;
+    if (!ends_with_crlf(*line)) {
+      bool r_ = diverge(s, *line, "the line ends with a bare LF, not CRLF");
+      co_return r_;
+    }
+    std::size_t size = 0;
+    bool last = false;
+    if (!parse_bdat(strip_eol(*line), size, last)) {
+      bool r_ = diverge(s, *line, "expected 'BDAT <size>' or 'BDAT <size> LAST'");
+      co_return r_;
+    }
+    if (s.size && size != *s.size) {
+      bool r_ = diverge(
+          s, *line, "chunk size " + std::to_string(size) + ", expected " + std::to_string(*s.size));
+      co_return r_;
+    }
+    if (s.mode == "last" && !last) {
+      bool r_ = diverge(s, *line, "expected the last chunk (BDAT <size> LAST)");
+      co_return r_;
+    }
+    if (s.mode == "more" && last) {
+      bool r_ = diverge(s, *line, "expected a chunk that is not the last (no LAST)");
+      co_return r_;
+    }
+    if (size > limits_.max_message || bdat_message_.size() > limits_.max_message - size) {
+      bool r_ = diverge(s, *line, "message larger than " + std::to_string(limits_.max_message));
+      co_return r_;
+    }
+    while (io_->in.size() < size) {
+      bool ok_ = co_await fill(s);
+      if (!ok_) co_return false;
+    }
+    auto chunk = *io_->in.take_bytes(size);
+    record('C', chunk);
+    bdat_message_ += chunk;
+    sent_command("BDAT");
+    if (!s.content.empty()) {
+      std::size_t index = 0;
+      std::size_t pos = 0;
+      while (pos < bdat_message_.size()) {
+        auto end = bdat_message_.find("\r\n", pos);
+        std::string_view one =
+            std::string_view(bdat_message_)
+                .substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+        pos = end == std::string::npos ? bdat_message_.size() : end + 2;
+        if (index >= s.content.size()) {
+          bool r_ = diverge(s, one,
+                            "message line " + std::to_string(index + 1) + " is beyond the " +
+                                std::to_string(s.content.size()) + " expected");
+          co_return r_;
+        }
+        if (!s.content[index].matches(one)) {
+          const auto& w = s.content_where[index];
+          report_.divergence = Divergence{current_, w.str(), "D: " + s.content[index].source(),
+                                          visible(one), "message line does not match"};
+          report_.steps[current_].status = "diverged";
+          co_return false;
+        }
+        ++index;
+      }
+      if (index < s.content.size()) {
+        const auto& w = s.content_where[index];
+        report_.divergence =
+            Divergence{current_, w.str(), "D: " + s.content[index].source(), "",
+                       "the message ended after " + std::to_string(index) + " line(s)"};
+        report_.steps[current_].status = "diverged";
+        co_return false;
+      }
+    }
+    std::string detail = "chunk " + std::to_string(size) + " bytes" + (last ? ", LAST" : "") +
+                         "; message " + std::to_string(bdat_message_.size()) + " bytes";
+    if (s.capture) detail += "; content: " + visible(bdat_message_);
+    report_.steps[current_].detail = detail;
+    if (last) bdat_message_.clear();
     co_return true;
   }
 
@@ -419,6 +682,12 @@ class Player {
   std::string out_;
   Drip drip_;
   bool ended_ = false;
+  // Turn-taking (RFC 2920): the reply the client waits for, and whether it may pipeline.
+  bool awaiting_reply_ = true;  // the greeting comes first
+  std::string last_command_;    // verb of the client's last command ("" before any)
+  bool advertised_ = false;     // PIPELINING is in output not yet written
+  bool pipelining_ = false;     // PIPELINING was advertised (in this TLS state)
+  std::string bdat_message_;    // BDAT chunks of the current message
   std::size_t transcript_bytes_ = 0;
 };
 

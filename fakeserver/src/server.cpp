@@ -53,7 +53,27 @@ struct Server::Impl {
   Summary totals;
   std::vector<SessionReport> reports;
 
+  std::map<std::string, std::unique_ptr<asio::ssl::context>> named_ssl;
+
+  // The TLS context for a scenario's `server-cert:` (nullptr: none configured).
+  asio::ssl::context* tls_for(int scenario) {
+    const std::string kind =
+        scenario >= 0 ? options.scenarios.at(static_cast<std::size_t>(scenario))->server_cert
+                      : std::string("good");
+    if (kind == "good") return have_tls ? &ssl : nullptr;
+    auto it = named_ssl.find(kind);
+    return it == named_ssl.end() ? nullptr : it->second.get();
+  }
+
   void setup_tls() {
+    for (const auto& [kind, files] : options.cert_sets) {
+      auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+      ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                       asio::ssl::context::no_sslv3);
+      ctx->use_certificate_chain_file(files.first);
+      ctx->use_private_key_file(files.second, asio::ssl::context::pem);
+      named_ssl[kind] = std::move(ctx);
+    }
     if (options.cert_file.empty()) return;
     ssl.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
                     asio::ssl::context::no_sslv3);
@@ -73,6 +93,12 @@ struct Server::Impl {
         !have_tls) {
       throw std::runtime_error(std::string("transport ") + scenario::to_string(l.transport) +
                                " needs --cert and --key");
+    }
+    if (l.scenario >= 0 && !tls_for(l.scenario)) {
+      const auto& kind = options.scenarios.at(static_cast<std::size_t>(l.scenario))->server_cert;
+      if (kind != "good") {
+        throw std::runtime_error("server-cert " + kind + " needs --cert-set " + kind + "=CERT,KEY");
+      }
     }
     if (l.transport == Transport::unix_socket) {
       ::unlink(l.address.c_str());
@@ -161,7 +187,7 @@ struct Server::Impl {
   awaitable<void> session(std::shared_ptr<Io> conn, ListenerInfo info,
                           std::shared_ptr<const std::vector<scenario::Step>> steps,
                           SessionReport report) {
-    SessionEnv env{options, have_tls ? &ssl : nullptr, maildir.get()};
+    SessionEnv env{options, tls_for(info.scenario), maildir.get()};
     try {
       if (options.mode == ServerOptions::Mode::sink) {
         if (info.transport == Transport::tls) {

@@ -88,13 +88,14 @@ class Sink {
     recipients_ = 0;
     message_.clear();
     bdat_failed_ = false;
+    too_big_ = false;  // a refused message does not refuse the next one after RSET / MAIL
   }
 
   std::vector<std::string> ehlo_lines() const {
     std::vector<std::string> lines = {
         opts_.hostname, "PIPELINING", "SIZE " + std::to_string(opts_.limits.max_message),
         "8BITMIME",     "SMTPUTF8",   "ENHANCEDSTATUSCODES",
-        "DSN",          "CHUNKING"};
+        "DSN",          "CHUNKING",   "BINARYMIME"};
     if (env_.tls && !io_->conn().tls() && transport_ != scenario::Transport::tls) {
       lines.push_back("STARTTLS");
     }

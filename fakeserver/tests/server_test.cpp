@@ -154,3 +154,131 @@ TEST(Server, QuietSleepPassesWhenTheClientWaits) {
   EXPECT_EQ(c.line(), "250 after the pause\r\n");
   EXPECT_TRUE(wait_report(*server).ok);
 }
+
+// Turn-taking (RFC 2920): a command sent before the previous reply is pipelining, fine only
+// after PIPELINING was advertised and only after MAIL / RCPT / RSET (and message content, BDAT).
+const char* envelope_after(const char* ehlo_reply) {
+  static std::string text;
+  text = std::string("description: d\nS: 220 mx\nC: EHLO *\n") + ehlo_reply +
+         "C: MAIL FROM:<a@example.org>\nS: 250 ok\nC: RCPT TO:<b@example.org>\nS: 250 ok\n"
+         "C: DATA\nS: 354 go\ndata\nS: 250 queued\nC: QUIT\nS: 221 bye\n";
+  return text.c_str();
+}
+
+TEST(ServerPipelining, CommandsBeforeTheReplyWithoutPipeliningAreADivergence) {
+  auto server = start(envelope_after("S: 250-mx\nS: 250 8BITMIME\n"));
+  RawClient c(server->listeners().at(0).port);
+  c.line();
+  c.send("EHLO me\r\n");
+  c.line();
+  c.line();
+  c.send("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n");
+  auto r = wait_report(*server);
+  ASSERT_FALSE(r.ok);
+  EXPECT_EQ(r.divergence->received, "RCPT TO:<b@example.org>\\r\\nDATA\\r\\n");
+  EXPECT_EQ(r.divergence->reason,
+            "the client sent this before the reply to MAIL (PIPELINING was not advertised)");
+}
+
+TEST(ServerPipelining, ThePipelinedOrderPassesAfterPipeliningWasAdvertised) {
+  auto server = start(envelope_after("S: 250-mx\nS: 250 PIPELINING\n"));
+  RawClient c(server->listeners().at(0).port);
+  c.line();
+  c.send("EHLO me\r\n");
+  c.line();
+  c.line();
+  c.send("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n");
+  EXPECT_EQ(c.line(), "250 ok\r\n");
+  EXPECT_EQ(c.line(), "250 ok\r\n");
+  EXPECT_EQ(c.line(), "354 go\r\n");
+  // Message content may be followed by the next command before the dot's reply.
+  c.send("Subject: x\r\n\r\nbody\r\n.\r\nQUIT\r\n");
+  EXPECT_EQ(c.line(), "250 queued\r\n");
+  EXPECT_EQ(c.line(), "221 bye\r\n");
+  auto r = wait_report(*server);
+  EXPECT_TRUE(r.ok) << (r.divergence ? r.divergence->reason : "");
+}
+
+TEST(ServerPipelining, DataMustEndTheGroupEvenWithPipelining) {
+  auto server = start(envelope_after("S: 250-mx\nS: 250 pipelining\n"));
+  RawClient c(server->listeners().at(0).port);
+  c.line();
+  c.send("EHLO me\r\n");
+  c.line();
+  c.line();
+  c.send("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nDATA\r\nSubject: early\r\n");
+  auto r = wait_report(*server);
+  ASSERT_FALSE(r.ok);
+  EXPECT_EQ(r.divergence->reason,
+            "the client sent this before the reply to DATA (RFC 2920 section 3.1: DATA must be "
+            "the last command of a group)");
+  EXPECT_EQ(r.divergence->received, "Subject: early\\r\\n");
+}
+
+TEST(ServerPipelining, TalkingBeforeTheGreetingIsADivergence) {
+  auto server = start("description: d\nsleep 100ms\nS: 220 mx\nC: QUIT\nS: 221 bye\n");
+  RawClient c(server->listeners().at(0).port);
+  c.send("QUIT\r\n");
+  auto r = wait_report(*server);
+  ASSERT_FALSE(r.ok);
+  EXPECT_EQ(r.divergence->reason, "the client sent this before the greeting");
+}
+
+// BDAT (RFC 3030): the command line and exactly its chunk, D: lines over the whole message.
+const char* bdat_script =
+    "description: d\nS: 220 mx\nC: EHLO *\nS: 250-mx\nS: 250 CHUNKING\n"
+    "C: MAIL FROM:<a@example.org>\nS: 250 ok\nC: RCPT TO:<b@example.org>\nS: 250 ok\n"
+    "bdat 12 more\nS: 250 12 octets\nbdat * last capture\nD: Subject: x\nD:\nD: bo*\nD: QUIT\n"
+    "S: 250 queued\nC: QUIT\nS: 221 bye\n";
+
+TEST(ServerBdat, ChunksAreConsumedExactlyAndTheMessageIsMatched) {
+  auto server = start(bdat_script);
+  RawClient c(server->listeners().at(0).port);
+  c.line();
+  c.send("EHLO me\r\n");
+  c.line();
+  c.line();
+  c.send("MAIL FROM:<a@example.org>\r\n");
+  c.line();
+  c.send("RCPT TO:<b@example.org>\r\n");
+  c.line();
+  // The chunk holds a CRLF and a line that looks like a command: it is payload all the same.
+  c.send("BDAT 12\r\nSubject: x\r\n");
+  EXPECT_EQ(c.line(), "250 12 octets\r\n");
+  c.send("bdat 12 last\r\n\r\nbody\r\nQUIT");
+  EXPECT_EQ(c.line(), "250 queued\r\n");
+  c.send("\r\nQUIT\r\n");  // "QUIT" ended the chunk; this line is not QUIT: a divergence
+  auto r = wait_report(*server);
+  ASSERT_FALSE(r.ok);
+  EXPECT_EQ(r.divergence->expected, "C: QUIT");
+  EXPECT_EQ(r.divergence->received, "\\r\\n");
+  ASSERT_GE(r.steps.size(), 12u);
+  EXPECT_EQ(r.steps[8].detail, "chunk 12 bytes; message 12 bytes");
+  EXPECT_EQ(
+      r.steps[10].detail,
+      "chunk 12 bytes, LAST; message 24 bytes; content: Subject: x\\r\\n\\r\\nbody\\r\\nQUIT");
+}
+
+TEST(ServerBdat, WrongSizeOrMissingLastIsADivergence) {
+  for (const auto& [sent, reason] : std::vector<std::pair<std::string, std::string>>{
+           {"BDAT 13\r\nSubject: x\r\n\r\n", "chunk size 13, expected 12"},
+           {"BDAT 12 LAST\r\nSubject: x\r\n", "expected a chunk that is not the last (no LAST)"},
+           {"BDAT twelve\r\n", "expected 'BDAT <size>' or 'BDAT <size> LAST'"},
+           {"DATA\r\n", "expected 'BDAT <size>' or 'BDAT <size> LAST'"}}) {
+    auto server = start(bdat_script);
+    RawClient c(server->listeners().at(0).port);
+    c.line();
+    c.send("EHLO me\r\n");
+    c.line();
+    c.line();
+    c.send("MAIL FROM:<a@example.org>\r\n");
+    c.line();
+    c.send("RCPT TO:<b@example.org>\r\n");
+    c.line();
+    c.send(sent);
+    auto r = wait_report(*server);
+    ASSERT_FALSE(r.ok) << sent;
+    EXPECT_EQ(r.divergence->reason, reason) << sent;
+    EXPECT_EQ(r.divergence->where, "inline.scn:10") << sent;
+  }
+}

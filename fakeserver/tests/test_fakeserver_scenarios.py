@@ -41,8 +41,15 @@ def pytest_generate_tests(metafunc):
         if not sc["client"]["calls"] or "server" not in sc["roles"]:
             continue
         rel = sc["file"].split("scenarios/", 1)[-1]
+        marks = []
+        if sc.get("clients") and "smtplib" not in sc["clients"]:
+            marks.append(pytest.mark.skip(reason=f"not for smtplib: {sc['clients_note']}"))
+        elif sc.get("server_cert", "good") != "good":
+            marks.append(pytest.mark.skip(
+                reason=f"server-cert {sc['server_cert']}: the matrix (harness/tests/test_matrix.py) "
+                       "makes that certificate and plays this file"))
         for t in sc["transports"]:
-            params.append((sc, t))
+            params.append(pytest.param((sc, t), marks=marks))
             ids.append(f"{rel}-{t}")
     if not params:
         params = [pytest.param(None, None, marks=pytest.mark.skip(

@@ -80,7 +80,7 @@ def test_ehlo_advertises_the_extensions(fakeserver):
         code, _ = s.ehlo()
         assert code == 250
         for ext in ("pipelining", "chunking", "8bitmime", "smtputf8", "size",
-                    "enhancedstatuscodes", "dsn"):
+                    "enhancedstatuscodes", "dsn", "binarymime"):
             assert s.has_extn(ext), ext
         assert not s.has_extn("starttls")  # no certificate given
 

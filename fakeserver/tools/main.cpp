@@ -145,6 +145,7 @@ int main(int argc, char** argv) {
 
   // Options common to serve and sink.
   std::string cert, key;
+  std::vector<std::string> cert_set_specs;
   std::uint64_t sessions = 0;
   double time_limit = 0, step_timeout = 10;
   bool quiet = false;
@@ -154,6 +155,10 @@ int main(int argc, char** argv) {
                     "append session reports (JSON lines) to this file instead of stdout");
     sub->add_option("--cert", cert, "PEM certificate chain (enables tls and starttls)");
     sub->add_option("--key", key, "PEM private key for --cert");
+    sub->add_option("--cert-set", cert_set_specs,
+                    "KIND=CERT,KEY: the certificate for scenarios saying 'server-cert: KIND' "
+                    "(wrong-name, expired, self-signed, untrusted-ca; repeatable)")
+        ->allow_extra_args(false);  // one value per --cert-set: the scenario files may follow it
     sub->add_option("--sessions", sessions, "exit after this many sessions have ended");
     sub->add_option("--time-limit", time_limit, "exit after this many seconds");
     sub->add_option("--step-timeout", step_timeout,
@@ -217,6 +222,16 @@ int main(int argc, char** argv) {
     std::cerr << "smtp-fakeserver: --cert and --key go together\n";
     return exit_usage;
   }
+  for (const auto& spec : cert_set_specs) {
+    const auto eq = spec.find('=');
+    const auto comma = spec.find(',', eq == std::string::npos ? 0 : eq);
+    if (eq == std::string::npos || eq == 0 || comma == std::string::npos) {
+      std::cerr << "smtp-fakeserver: --cert-set expects KIND=CERT,KEY, got '" << spec << "'\n";
+      return exit_usage;
+    }
+    options.cert_sets[spec.substr(0, eq)] = {spec.substr(eq + 1, comma - eq - 1),
+                                             spec.substr(comma + 1)};
+  }
   if (sessions) options.max_sessions = sessions;
   if (time_limit > 0) {
     options.time_limit = std::chrono::milliseconds(static_cast<long>(time_limit * 1000));
@@ -277,6 +292,11 @@ int main(int argc, char** argv) {
       };
       if ((t == Transport::tls || t == Transport::starttls) && cert.empty()) {
         skipped("needs --cert and --key");
+        continue;
+      }
+      if (s.server_cert != "good" && !options.cert_sets.contains(s.server_cert)) {
+        skipped("server-cert " + s.server_cert + " needs --cert-set " + s.server_cert +
+                "=CERT,KEY");
         continue;
       }
       if (t == Transport::unix_socket) {

@@ -78,7 +78,8 @@ def selftest_run(tmp_path_factory):
                SMTPKIT_BUILD_DIR=str(matrix.build_dir()))
     proc = subprocess.run(
         [PYTHON, "-m", "pytest", "-p", "harness.plugin", "-p", "no:cacheprovider", "-p", "no:xdist",
-         "-q", "--job-summary", "--transport", "plain,unix", "harness/tests/test_matrix.py"],
+         "-q", "--job-summary", "--transport", "plain,unix", "--clients", "cpp,smtplib",
+         "harness/tests/test_matrix.py"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     return proc
 

@@ -350,6 +350,10 @@ class Player {
         return false;
       case Step::Kind::tls_fail:
         throw Diverged{"tls-fail cannot be played by a client", ""};
+      case Step::Kind::bdat:
+      case Step::Kind::expect_tls_reject:
+        // Scenario::playable_as_client() is false for these: the probe never gets here.
+        throw Diverged{"bdat and expect-tls-reject cannot be played by a client", ""};
       case Step::Kind::close:
         flush();
         conn_.close();

@@ -53,6 +53,9 @@ std::string to_json(const Scenario& s, int indent) {
   if (s.playable_as_server()) roles.push_back("server");
   if (s.playable_as_client()) roles.push_back("client");
   j["roles"] = roles;
+  j["clients"] = s.clients;
+  j["clients_note"] = s.clients_note;
+  j["server_cert"] = s.server_cert;
 
   json client;
   json calls = json::array();
@@ -96,7 +99,8 @@ std::string to_json(const Scenario& s, int indent) {
       for (const auto& p : st.content) content.push_back(pattern_json(p));
       js["content"] = content;
     }
-    if (st.kind == Step::Kind::data) js["capture"] = st.capture;
+    if (st.kind == Step::Kind::data || st.kind == Step::Kind::bdat) js["capture"] = st.capture;
+    if (st.kind == Step::Kind::bdat) js["size"] = st.size ? json(*st.size) : json(nullptr);
     if (st.kind == Step::Kind::data_lines || st.kind == Step::Kind::drip) js["count"] = st.count;
     if (st.kind == Step::Kind::sleep || st.kind == Step::Kind::drip) {
       js["ms"] = st.duration.count();

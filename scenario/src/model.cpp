@@ -60,8 +60,23 @@ const char* to_string(Step::Kind k) {
       return "reset";
     case Step::Kind::expect_close:
       return "expect_close";
+    case Step::Kind::bdat:
+      return "bdat";
+    case Step::Kind::expect_tls_reject:
+      return "expect_tls_reject";
   }
   return "?";
+}
+
+const std::vector<std::string>& known_clients() {
+  static const std::vector<std::string> names = {"cpp", "cpp-async", "smtplib"};
+  return names;
+}
+
+const std::vector<std::string>& known_server_certs() {
+  static const std::vector<std::string> names = {"good", "wrong-name", "expired", "self-signed",
+                                                 "untrusted-ca"};
+  return names;
 }
 
 bool is_server_step(Step::Kind k) {
@@ -88,6 +103,8 @@ bool Scenario::playable_as_server() const {
 bool Scenario::playable_as_client() const {
   return std::all_of(steps.begin(), steps.end(), [](const Step& s) {
     if (s.kind == Step::Kind::client_line) return s.pattern->is_literal();
+    // The probe sends no BDAT chunks and does not play a certificate rejection.
+    if (s.kind == Step::Kind::bdat || s.kind == Step::Kind::expect_tls_reject) return false;
     if (s.kind == Step::Kind::data || s.kind == Step::Kind::data_lines) {
       return std::all_of(s.content.begin(), s.content.end(),
                          [](const LinePattern& p) { return p.is_literal(); });

@@ -17,13 +17,22 @@ namespace {
 
 constexpr std::array known_exceptions = {
     // The seed's names (smtplib's), then the OS-level errors a client run can end with.
-    "SMTPException",          "SMTPNotSupportedError",
-    "SMTPServerDisconnected", "SMTPResponseException",
-    "SMTPSenderRefused",      "SMTPRecipientsRefused",
-    "SMTPDataError",          "SMTPConnectError",
-    "SMTPHeloError",          "SMTPAuthenticationError",
-    "TimeoutError",           "OSError",
-    "ConnectionError",        "SSLError",
+    "SMTPException",
+    "SMTPNotSupportedError",
+    "SMTPServerDisconnected",
+    "SMTPResponseException",
+    "SMTPSenderRefused",
+    "SMTPRecipientsRefused",
+    "SMTPDataError",
+    "SMTPConnectError",
+    "SMTPHeloError",
+    "SMTPAuthenticationError",
+    "SMTPMessageTooLarge",
+    "TimeoutError",
+    "OSError",
+    "ConnectionError",
+    "SSLError",
+    "SSLCertVerificationError",
 };
 
 struct CallSpec {
@@ -61,8 +70,9 @@ const std::vector<CallSpec>& call_specs() {
 }
 
 const std::set<std::string>& option_names() {
-  static const std::set<std::string> names = {"timeout", "local_hostname", "debuglevel",
-                                              "source_address", "require_tls"};
+  static const std::set<std::string> names = {"timeout",        "local_hostname", "debuglevel",
+                                              "source_address", "require_tls",    "pipelining",
+                                              "chunking",       "chunk_size"};
   return names;
 }
 
@@ -120,7 +130,7 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view s) {
 
 bool is_terminal(Step::Kind k) {
   return k == Step::Kind::close || k == Step::Kind::reset || k == Step::Kind::tls_fail ||
-         k == Step::Kind::expect_close;
+         k == Step::Kind::expect_close || k == Step::Kind::expect_tls_reject;
 }
 
 class Parser {
@@ -212,8 +222,9 @@ class Parser {
       if (raw) fail(where, "'D+' does not exist: message lines are 'D: text'");
       if (scenario_.steps.empty() || !last_was_data_ ||
           (scenario_.steps.back().kind != Step::Kind::data &&
-           scenario_.steps.back().kind != Step::Kind::data_lines)) {
-        fail(where, "'D:' lines must directly follow a 'data' or 'data-lines' action");
+           scenario_.steps.back().kind != Step::Kind::data_lines &&
+           scenario_.steps.back().kind != Step::Kind::bdat)) {
+        fail(where, "'D:' lines must directly follow a 'data', 'data-lines' or 'bdat' action");
       }
       auto p = LinePattern::parse(body, false, error);
       if (!p) fail(where, error);
@@ -310,10 +321,40 @@ class Parser {
     } else if (word == "expect-close") {
       no_args();
       s.kind = Step::Kind::expect_close;
+    } else if (word == "expect-tls-reject") {
+      no_args();
+      s.kind = Step::Kind::expect_tls_reject;
+    } else if (word == "bdat") {
+      // `bdat [SIZE|*] [last|more|*] [capture]`: one BDAT command and its chunk.
+      s.kind = Step::Kind::bdat;
+      bool size_seen = false;
+      bool mode_seen = false;
+      for (const auto& a : args) {
+        if (a == "capture" && !s.capture) {
+          s.capture = true;
+        } else if ((a == "last" || a == "more") && !mode_seen) {
+          s.mode = a;
+          mode_seen = true;
+        } else if (a == "*" && !size_seen) {
+          size_seen = true;
+        } else if (a == "*" && !mode_seen) {
+          mode_seen = true;
+        } else if (!a.empty() && a.find_first_not_of("0123456789") == std::string::npos &&
+                   !size_seen && !mode_seen) {
+          auto n = parse_int(a);
+          if (!n) fail(where, "bdat: chunk size '" + a + "' is out of range");
+          s.size = static_cast<std::size_t>(*n);
+          size_seen = true;
+        } else {
+          fail(where, "expected 'bdat [SIZE|*] [last|more|*] [capture]', got 'bdat " + rest + "'");
+        }
+      }
+      last_was_data_ = true;
     } else {
       fail(where,
            "expected a transcript line (S:, C:, D:, S+, C+), an action (data, data-lines, "
-           "flush, sleep, drip, starttls, tls-fail, close, reset, expect-close) or a "
+           "flush, sleep, drip, starttls, tls-fail, close, reset, expect-close, bdat, "
+           "expect-tls-reject) or a "
            "'key: value' line; got '" +
                std::string(line) + "'");
     }
@@ -333,6 +374,12 @@ class Parser {
     fs::path canon = fs::weakly_canonical(path, ec);
     if (std::find(include_stack_.begin(), include_stack_.end(), canon) != include_stack_.end()) {
       fail(where, "include cycle: '" + value + "' is already being included");
+    }
+    // A FIFO or a device (/dev/zero, /proc/kmsg) could block or never end: only regular files.
+    std::error_code sec;
+    const auto status = fs::status(path, sec);
+    if (!sec && status.type() != fs::file_type::regular) {
+      fail(where, "include: '" + value + "' is not a regular file");
     }
     std::string text = read(path, where);
     include_stack_.push_back(canon);
@@ -397,6 +444,36 @@ class Parser {
         scenario_.transports.push_back(*t);
       }
       if (scenario_.transports.empty()) fail(where, "'transports:' needs at least one transport");
+    } else if (key == "clients") {
+      once(key, where);
+      clients_where_ = where;
+      for (const auto& c : split_words(value, true)) {
+        const auto& known = known_clients();
+        if (std::find(known.begin(), known.end(), c) == known.end()) {
+          fail(where, "unknown client '" + c + "' (expected cpp, cpp-async, smtplib)");
+        }
+        if (std::find(scenario_.clients.begin(), scenario_.clients.end(), c) !=
+            scenario_.clients.end()) {
+          fail(where, "client '" + c + "' listed twice");
+        }
+        scenario_.clients.push_back(c);
+      }
+      if (scenario_.clients.empty()) fail(where, "'clients:' needs at least one client");
+    } else if (key == "note-clients") {
+      once(key, where);
+      need_value();
+      clients_note_where_ = where;
+      scenario_.clients_note = value;
+    } else if (key == "server-cert") {
+      once(key, where);
+      const auto& known = known_server_certs();
+      if (std::find(known.begin(), known.end(), value) == known.end()) {
+        fail(where,
+             "expected 'server-cert: good|wrong-name|expired|self-signed|untrusted-ca', got '" +
+                 value + "'");
+      }
+      server_cert_where_ = where;
+      scenario_.server_cert = value;
     } else if (key == "client") {
       client_call(value, where);
     } else if (key == "option") {
@@ -406,7 +483,7 @@ class Parser {
       if (!option_names().contains(name)) {
         fail(where, "unknown client option '" + name +
                         "' (expected timeout, local_hostname, debuglevel, source_address, "
-                        "require_tls)");
+                        "require_tls, pipelining, chunking, chunk_size)");
       }
       if (scenario_.client.options.contains(name)) fail(where, "option '" + name + "' given twice");
       scenario_.client.options[name] = value.substr(eq + 1);
@@ -431,8 +508,8 @@ class Parser {
     } else {
       fail(where, "unknown key '" + key +
                       ":' (expected name, description, tags, protocol, "
-                      "transports, client, option, message, expect, expect-smtplib, note-smtplib, "
-                      "include)");
+                      "transports, clients, note-clients, server-cert, client, option, message, "
+                      "expect, expect-smtplib, note-smtplib, include)");
     }
   }
 
@@ -551,6 +628,38 @@ class Parser {
     } else if (needs_message_) {
       client.message = default_message;
     }
+    if (!scenario_.clients.empty() && scenario_.clients_note.empty()) {
+      fail(clients_where_,
+           "'clients:' needs 'note-clients:' (why the other clients do not run this file)");
+    }
+    if (!scenario_.clients_note.empty() && scenario_.clients.empty()) {
+      fail(clients_note_where_, "'note-clients:' explains 'clients:', which is missing");
+    }
+    const bool handshakes =
+        scenario_.declares(Transport::tls) || scenario_.declares(Transport::starttls) ||
+        std::any_of(scenario_.steps.begin(), scenario_.steps.end(), [](const Step& s) {
+          return s.kind == Step::Kind::starttls || s.kind == Step::Kind::expect_tls_reject;
+        });
+    if (scenario_.server_cert != "good" && !handshakes) {
+      fail(server_cert_where_,
+           "'server-cert:' needs a TLS handshake (transport tls or starttls, or a 'starttls' / "
+           "'expect-tls-reject' step)");
+    }
+    for (std::size_t i = 0; i < scenario_.steps.size(); ++i) {
+      const auto& s = scenario_.steps[i];
+      if (s.kind != Step::Kind::expect_tls_reject) continue;
+      if (scenario_.declares(Transport::starttls)) {
+        fail(transports_where_,
+             "transport 'starttls' inserts a handshake the client must complete, but the script "
+             "expects a rejected one at " +
+                 s.where.str() + ": write STARTTLS in the script instead");
+      }
+      if (scenario_.declares(Transport::tls) && i != 0) {
+        fail(s.where,
+             "over transport 'tls' the handshake comes first: 'expect-tls-reject' must be the "
+             "first step (it is that handshake)");
+      }
+    }
     // Transports that wrap the script must find what they need in it.
     for (const auto& s : scenario_.steps) {
       if (s.kind == Step::Kind::starttls && scenario_.declares(Transport::starttls)) {
@@ -582,6 +691,9 @@ class Parser {
   Location transports_where_;
   Location message_where_;
   Location note_where_;
+  Location clients_where_;
+  Location clients_note_where_;
+  Location server_cert_where_;
   std::optional<std::string> message_;
   std::map<std::string, Location> seen_;
   std::vector<fs::path> include_stack_;

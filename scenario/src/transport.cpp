@@ -53,6 +53,9 @@ std::size_t greeting_end(const std::vector<Step>& steps) {
 std::vector<Step> steps_for(const Scenario& scenario, Transport transport) {
   std::vector<Step> out = scenario.steps;
   if (transport == Transport::tls) {
+    // A script that starts with `expect-tls-reject` is the handshake itself (the client must
+    // refuse the certificate): nothing to insert.
+    if (!out.empty() && out.front().kind == Step::Kind::expect_tls_reject) return out;
     Location where{scenario.file, out.empty() ? 0 : out.front().where.line};
     out.insert(out.begin(), action_step(Step::Kind::starttls, "transport tls: handshake", where));
   } else if (transport == Transport::starttls) {

@@ -83,6 +83,16 @@ std::string step_text(const Step& s) {
       return "reset";
     case Step::Kind::expect_close:
       return "expect-close";
+    case Step::Kind::bdat: {
+      std::string out = "bdat";
+      out += s.size ? " " + std::to_string(*s.size) : std::string(" *");
+      out += s.mode.empty() ? std::string(" *") : " " + s.mode;
+      if (s.capture) out += " capture";
+      for (const auto& line : s.content) out += "\nD: " + pattern_text(line);
+      return out;
+    }
+    case Step::Kind::expect_tls_reject:
+      return "expect-tls-reject";
   }
   return "";
 }
@@ -155,6 +165,13 @@ std::string write(const Scenario& scenario, const WriteOptions& options) {
     for (auto t : scenario.transports) ts += (ts.empty() ? "" : " ") + std::string(to_string(t));
     line("transports: " + ts);
   }
+  if (!scenario.clients.empty()) {
+    std::string cs;
+    for (const auto& c : scenario.clients) cs += (cs.empty() ? "" : " ") + c;
+    line("clients: " + cs);
+    if (!scenario.clients_note.empty()) line("note-clients: " + scenario.clients_note);
+  }
+  if (scenario.server_cert != "good") line("server-cert: " + scenario.server_cert);
   const auto& client = scenario.client;
   if (!client.calls.empty() || client.message || client.expect) line("");
   for (const auto& [name, value] : client.options) line("option: " + name + "=" + value);

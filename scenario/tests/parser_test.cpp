@@ -95,6 +95,50 @@ TEST(Parser, SleepQuietMarksThePauseAsSilent) {
   EXPECT_THROW(parse_text("description: d\nsleep 2s loudly\n", "q.scn"), ScenarioError);
 }
 
+TEST(Parser, ClientsServerCertAndPipeliningOption) {
+  auto s = parse_text(
+      "description: d\nclients: cpp, cpp-async\nnote-clients: smtplib has no PIPELINING\n"
+      "server-cert: expired\ntransports: tls\noption: pipelining=1\nclient: noop\n"
+      "expect: raises SSLError\nexpect-tls-reject\n",
+      "c.scn");
+  EXPECT_EQ(s.clients, (std::vector<std::string>{"cpp", "cpp-async"}));
+  EXPECT_EQ(s.clients_note, "smtplib has no PIPELINING");
+  EXPECT_EQ(s.server_cert, "expired");
+  EXPECT_EQ(s.client.options.at("pipelining"), "1");
+  ASSERT_EQ(s.steps.size(), 1u);
+  EXPECT_EQ(s.steps[0].kind, Step::Kind::expect_tls_reject);
+  EXPECT_FALSE(s.playable_as_client());
+  auto j = to_json(s, -1);
+  EXPECT_NE(j.find("\"server_cert\":\"expired\""), std::string::npos) << j;
+  EXPECT_NE(j.find("\"clients\":[\"cpp\",\"cpp-async\"]"), std::string::npos) << j;
+  // Defaults: every client, the good certificate.
+  auto d = parse_text("description: d\nS: 220 x\n", "d.scn");
+  EXPECT_TRUE(d.clients.empty());
+  EXPECT_EQ(d.server_cert, "good");
+}
+
+TEST(Parser, BdatStepSizeLastnessCaptureAndContent) {
+  auto s = parse_text(
+      "description: d\nS: 220 x\nbdat 12 more\nS: 250 ok\nbdat * last capture\nD: a\nD: b*\n"
+      "bdat\nbdat 0 last\n",
+      "b.scn");
+  ASSERT_EQ(s.steps.size(), 6u);
+  EXPECT_EQ(s.steps[1].kind, Step::Kind::bdat);
+  EXPECT_EQ(s.steps[1].size, std::optional<std::size_t>(12));
+  EXPECT_EQ(s.steps[1].mode, "more");
+  EXPECT_FALSE(s.steps[1].capture);
+  EXPECT_FALSE(s.steps[3].size);
+  EXPECT_EQ(s.steps[3].mode, "last");
+  EXPECT_TRUE(s.steps[3].capture);
+  ASSERT_EQ(s.steps[3].content.size(), 2u);
+  EXPECT_TRUE(s.steps[3].content[1].matches("bee"));
+  EXPECT_FALSE(s.steps[4].size);
+  EXPECT_EQ(s.steps[4].mode, "");
+  EXPECT_EQ(s.steps[5].size, std::optional<std::size_t>(0));
+  EXPECT_FALSE(s.playable_as_client());
+  EXPECT_TRUE(s.playable_as_server());
+}
+
 struct BadCase {
   const char* text;
   int line;
@@ -177,8 +221,24 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{D "transports: starttls\nclose\n", 2, "needs a greeting"},
         BadCase{D "include:\n", 2, "expected 'include: PATH'"},
         BadCase{D "include: /nonexistent/part.inc\n", 2, "cannot open '/nonexistent/part.inc'"},
-        // Found by fuzz_scenario: the size limit must bound the read, not be checked after it.
-        BadCase{D "include: /dev/zero\n", 2, "'/dev/zero' is larger than"}));
+        // Found by fuzz_scenario: a device never ends; only regular files are included.
+        BadCase{D "include: /dev/zero\n", 2, "include: '/dev/zero' is not a regular file"},
+        BadCase{D "include: /tmp\n", 2, "is not a regular file"},
+        BadCase{D "clients: cpp\nS: 1\n", 2, "needs 'note-clients:'"},
+        BadCase{D "note-clients: why\nS: 1\n", 2, "'clients:', which is missing"},
+        BadCase{D "clients: cpp java\nnote-clients: x\nS: 1\n", 2, "unknown client 'java'"},
+        BadCase{D "clients: cpp cpp\nnote-clients: x\nS: 1\n", 2, "listed twice"},
+        BadCase{D "server-cert: shiny\nS: 1\n", 2, "expected 'server-cert: good|wrong-name"},
+        BadCase{D "server-cert: expired\nS: 220 x\n", 2, "needs a TLS handshake"},
+        BadCase{D "transports: tls\nS: 220 x\nexpect-tls-reject\n", 4, "must be the first step"},
+        BadCase{D "transports: starttls\nS: 220 x\nC: EHLO *\nexpect-tls-reject\n", 2,
+                "write STARTTLS in the script instead"},
+        BadCase{D "expect-tls-reject now\n", 2, "takes no argument"},
+        BadCase{D "expect-tls-reject\nS: 220 x\n", 3, "nothing may follow 'expect-tls-reject'"},
+        BadCase{D "bdat 10 sometimes\n", 2, "expected 'bdat [SIZE|*] [last|more|*] [capture]'"},
+        BadCase{D "bdat last 10\n", 2, "expected 'bdat [SIZE|*]"},
+        BadCase{D "bdat 99999999999999999999\n", 2, "out of range"},
+        BadCase{D "option: pipelining\nS: 1\n", 2, "expected 'option: NAME=VALUE'"}));
 #undef D
 
 class ParserFiles : public ::testing::Test {

@@ -32,6 +32,15 @@ TEST(Transport, ImplicitTlsHandshakesFirst) {
   EXPECT_TRUE(steps[0].synthetic);
 }
 
+TEST(Transport, ImplicitTlsRejectedHandshakeIsTheScriptItself) {
+  auto s = parse_text("description: d\ntransports: tls\nserver-cert: expired\nexpect-tls-reject\n",
+                      "t.scn");
+  auto steps = steps_for(s, Transport::tls);
+  ASSERT_EQ(steps.size(), 1u);
+  EXPECT_EQ(steps[0].kind, Step::Kind::expect_tls_reject);
+  EXPECT_FALSE(steps[0].synthetic);
+}
+
 TEST(Transport, StarttlsIsInsertedAfterTheGreeting) {
   auto s = parse_text(basic, "t.scn");
   auto steps = steps_for(s, Transport::starttls);

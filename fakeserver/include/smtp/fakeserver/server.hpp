@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -49,6 +50,10 @@ struct ServerOptions {
   std::vector<Listen> listens;
   std::string cert_file;  // PEM; enables tls/starttls (and STARTTLS in sink mode)
   std::string key_file;
+  // Scripted mode: more certificates, by the kind a scenario's `server-cert:` names
+  // ("wrong-name", "expired", ...): kind -> {certificate chain PEM, key PEM}. "good" is
+  // cert_file/key_file. A scenario whose kind is missing gets no listener (reported as skipped).
+  std::map<std::string, std::pair<std::string, std::string>> cert_sets;
   std::optional<std::uint64_t> max_sessions;            // exit after this many sessions ended
   std::optional<std::chrono::milliseconds> time_limit;  // exit after this long
   Limits limits;

@@ -26,20 +26,22 @@ std::optional<Transport> transport_from_string(std::string_view name);
 
 struct Step {
   enum class Kind {
-    server_line,   // S: a reply line (CRLF appended)
-    client_line,   // C: a command line (CRLF appended)
-    server_raw,    // S+ bytes exactly as written (no CRLF appended)
-    client_raw,    // C+ bytes exactly as written
-    data,          // message content from the client up to and including the end-of-data line
-    data_lines,    // a fixed number of message lines (no end-of-data): for cuts in mid-DATA
-    flush,         // end the current server write
-    sleep,         // pause the player
-    drip,          // the next server write goes out `chunk` bytes at a time, `delay` apart
-    starttls,      // real TLS handshake
-    tls_fail,      // the server fails the TLS handshake (mode: alert, close, garbage)
-    close,         // the server closes (FIN)
-    reset,         // the server resets (RST)
-    expect_close,  // the client closes
+    server_line,        // S: a reply line (CRLF appended)
+    client_line,        // C: a command line (CRLF appended)
+    server_raw,         // S+ bytes exactly as written (no CRLF appended)
+    client_raw,         // C+ bytes exactly as written
+    data,               // message content from the client up to and including the end-of-data line
+    data_lines,         // a fixed number of message lines (no end-of-data): for cuts in mid-DATA
+    flush,              // end the current server write
+    sleep,              // pause the player
+    drip,               // the next server write goes out `chunk` bytes at a time, `delay` apart
+    starttls,           // real TLS handshake
+    tls_fail,           // the server fails the TLS handshake (mode: alert, close, garbage)
+    close,              // the server closes (FIN)
+    reset,              // the server resets (RST)
+    expect_close,       // the client closes
+    bdat,               // a `BDAT <n> [LAST]` command line and exactly n bytes of chunk payload
+    expect_tls_reject,  // a TLS handshake the client must abort (it rejects the certificate)
   };
   Kind kind = Kind::server_line;
   Location where;
@@ -51,12 +53,17 @@ struct Step {
   bool capture = false;                   // data: keep the content in the report
   std::size_t count = 0;                  // data_lines: lines; drip: bytes per write
   std::chrono::milliseconds duration{0};  // sleep; drip: delay between writes
-  std::string mode;                       // tls_fail
-  std::string text;                       // the step as written, for reports
+  std::string mode;                 // tls_fail; sleep: "quiet"; bdat: "last", "more", "" (any)
+  std::optional<std::size_t> size;  // bdat: the chunk size the command must announce
+  std::string text;                 // the step as written, for reports
 };
 
 const char* to_string(Step::Kind k);
 bool is_server_step(Step::Kind k);  // bytes or actions originating at the server
+
+// The names `clients:` accepts, and the certificate kinds `server-cert:` accepts.
+const std::vector<std::string>& known_clients();
+const std::vector<std::string>& known_server_certs();
 
 struct ClientCall {
   std::string name;                           // smtplib method: sendmail, login, verify, ...
@@ -94,6 +101,12 @@ struct Scenario {
   ClientSection client;
   std::vector<Step> steps;  // as written (includes expanded), before any transport is applied
   Location header_where;
+  // `clients:`: the only matrix clients that run this file (empty: every client), and why the
+  // others are left out (`note-clients:`, the skip reason the harness shows).
+  std::vector<std::string> clients;
+  std::string clients_note;
+  // `server-cert:`: which certificate the server presents in TLS handshakes.
+  std::string server_cert = "good";
 
   // The fake server can play it: every server line is literal.
   bool playable_as_server() const;
