@@ -268,6 +268,35 @@ asio::awaitable<Reply> AsyncSMTP::data(std::string msg) {
   co_return r;
 }
 
+asio::awaitable<Reply> AsyncSMTP::data(BodySource& body) {
+  algo::DataAlgo a(state_, body);
+  data_replies_.clear();
+  co_await driver_.run(a);
+  data_replies_ = a.replies();
+  Reply r = a.reply();
+  co_return r;
+}
+
+asio::awaitable<RefusedRecipients> AsyncSMTP::sendmail(std::string from_addr,
+                                                       std::vector<std::string> to_addrs,
+                                                       BodySource& body, Options mail_options,
+                                                       Options rcpt_options) {
+  rules::check_tls_policy(require_tls_, connected(), encrypted(), "sendmail");
+  algo::SendmailAlgo a(state_, from_addr, std::move(to_addrs), body, std::move(mail_options),
+                       std::move(rcpt_options));
+  data_replies_.clear();
+  std::exception_ptr failure;
+  try {
+    co_await driver_.run(a);
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  data_replies_ = a.data_replies();
+  if (failure) std::rethrow_exception(failure);
+  RefusedRecipients refused = a.refused();
+  co_return refused;
+}
+
 asio::awaitable<RefusedRecipients> AsyncSMTP::sendmail(std::string from_addr,
                                                        std::vector<std::string> to_addrs,
                                                        std::string msg, Options mail_options,

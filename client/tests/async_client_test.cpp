@@ -5,11 +5,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ssl.hpp>
 #include <filesystem>
 #include <smtp/async_client.hpp>
+#include <smtp/body_source.hpp>
 #include <smtp/smtp.hpp>
+#include <sstream>
 
 #include "loopback_server.hpp"
 #include "test_certs.hpp"
@@ -406,6 +409,75 @@ TEST(AsyncClient, lmtp_over_unix_socket_reports_each_recipient) {
   EXPECT_EQ(refused.at("b@example.com"), (Reply{452, "4.2.2 b over quota"}));
   ASSERT_FALSE(seen.empty());
   EXPECT_EQ(seen[0], "lhlo me.example\r\n");
+}
+
+// A streamed body goes out as BDAT chunks when CHUNKING is advertised: the same SendmailAlgo as
+// SMTP::sendmail(BodySource&), the same bytes on the wire.
+TEST(AsyncClient, streamed_body_as_bdat_chunks_same_bytes_as_sync) {
+  auto serve = [](tcp::socket& s, std::vector<std::string>& seen) {
+    std::string buf;
+    send(s, "220 x\r\n");
+    seen.push_back(read_line(s, buf));
+    send(s, "250-x\r\n250 CHUNKING\r\n");
+    seen.push_back(read_line(s, buf));  // MAIL
+    send(s, "250 ok\r\n");
+    seen.push_back(read_line(s, buf));  // RCPT
+    send(s, "250 ok\r\n");
+    for (;;) {
+      const std::string bdat = read_line(s, buf);
+      if (bdat.empty()) return;
+      seen.push_back(bdat);
+      const std::size_t n = std::stoul(bdat.substr(5));
+      while (buf.size() < n) {
+        char tmp[4096];
+        boost::system::error_code ec;
+        const std::size_t got = s.read_some(asio::buffer(tmp), ec);
+        if (ec) return;
+        buf.append(tmp, got);
+      }
+      seen.push_back(buf.substr(0, n));
+      buf.erase(0, n);
+      send(s, "250 chunk ok\r\n");
+      if (bdat.find("LAST") != std::string::npos) break;
+    }
+    seen.push_back(read_line(s, buf));
+    send(s, "221 bye\r\n");
+  };
+  const std::string body_text = "Subject: chunks\n\n" + std::string(100, 'a') + "\n.dot line\n";
+  std::vector<std::string> seen_sync, seen_async;
+  {
+    TcpServer server(any_loopback(), [&](tcp::socket& s) { serve(s, seen_sync); });
+    SMTP c(std::string(), 0, std::string("me.example"), five_seconds);
+    c.set_bdat_chunk_size(50);
+    c.connect("127.0.0.1", server.endpoint().port());
+    std::istringstream in(body_text);
+    StreamBody body(in);
+    EXPECT_TRUE(c.sendmail(sender, one_recipient, body).empty());
+    c.quit();
+  }
+  {
+    TcpServer server(any_loopback(), [&](tcp::socket& s) { serve(s, seen_async); });
+    run_async([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+      AsyncSMTP c(ex, std::string("me.example"), five_seconds);
+      c.set_bdat_chunk_size(50);
+      co_await c.connect(loopback, server.endpoint().port());
+      std::istringstream in(body_text);
+      StreamBody body(in);
+      const auto refused = co_await c.sendmail(sender, one_recipient, body);
+      EXPECT_TRUE(refused.empty());
+      co_await c.quit();
+    });
+  }
+  EXPECT_EQ(seen_async, seen_sync);
+  ASSERT_GE(seen_async.size(), 6u);
+  EXPECT_EQ(seen_async[3].rfind("BDAT ", 0), 0u) << seen_async[3];
+  EXPECT_GT(std::count_if(seen_async.begin(), seen_async.end(),
+                          [](const std::string& l) { return l.rfind("BDAT ", 0) == 0; }),
+            2);  // several chunks
+  EXPECT_EQ(seen_async.back(), "quit\r\n");
+  std::string sent;
+  for (std::size_t i = 4; i + 1 < seen_async.size(); i += 2) sent += seen_async[i];
+  EXPECT_EQ(sent, "Subject: chunks\r\n\r\n" + std::string(100, 'a') + "\r\n.dot line\r\n");
 }
 
 // -- TLS: certificates made at test time (test_certs.hpp) ------------------------------------

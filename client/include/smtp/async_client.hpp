@@ -32,6 +32,7 @@
 
 #include "smtp/async_driver.hpp"
 #include "smtp/async_stream.hpp"
+#include "smtp/body_source.hpp"
 #include "smtp/capabilities.hpp"
 #include "smtp/client.hpp"  // Options, default_local_hostname
 #include "smtp/exceptions.hpp"
@@ -86,9 +87,18 @@ class AsyncSMTP {
   awaitable<Reply> mail(std::string sender, Options options = {});
   awaitable<Reply> rcpt(std::string recipient, Options options = {});
   awaitable<Reply> data(std::string msg);
+  // Streamed from a source (<smtp/body_source.hpp>: a file, an istream, a callback), encoded on
+  // the fly in bounded pieces, as SMTP::data(BodySource&). The source must outlive the awaited
+  // call; it is read synchronously between writes.
+  awaitable<Reply> data(BodySource& body);
 
   awaitable<RefusedRecipients> sendmail(std::string from_addr, std::vector<std::string> to_addrs,
                                         std::string msg, Options mail_options = {},
+                                        Options rcpt_options = {});
+  // Streamed, as SMTP::sendmail(from, to, BodySource&): DATA or BDAT, memory bounded whatever the
+  // size. The source must outlive the awaited call.
+  awaitable<RefusedRecipients> sendmail(std::string from_addr, std::vector<std::string> to_addrs,
+                                        BodySource& body, Options mail_options = {},
                                         Options rcpt_options = {});
   awaitable<RefusedRecipients> send_message(
       std::string msg, std::optional<std::string> from_addr = std::nullopt,
@@ -115,6 +125,12 @@ class AsyncSMTP {
   void set_debug_sink(DebugSink sink) { driver_.set_debug_sink(std::move(sink)); }
   void set_pipelining(bool on) { state_.allow_pipelining = on; }
   bool pipelining() const { return state_.allow_pipelining; }
+  // BDAT chunks (RFC 3030) when the server advertises CHUNKING; on by default, as SMTP.
+  void set_chunking(bool on) { state_.allow_chunking = on; }
+  bool chunking() const { return state_.allow_chunking; }
+  // Largest BDAT chunk in octets (default 1 MiB; 0 counts as 1).
+  void set_bdat_chunk_size(std::size_t n) { state_.bdat_chunk_size = n == 0 ? 1 : n; }
+  std::size_t bdat_chunk_size() const { return state_.bdat_chunk_size; }
   void set_require_tls(bool required) { require_tls_ = required; }
   bool require_tls() const { return require_tls_; }
   void set_allow_cleartext_auth(bool allowed) { allow_cleartext_auth_ = allowed; }

@@ -233,6 +233,28 @@ std::optional<bool> scenario_pipelining(const sc::Scenario& s) {
   return truthy(it->second);
 }
 
+// `option: chunking=0|1` (absent: the library's default) and `option: chunk_size=N` (the largest
+// BDAT chunk).
+std::optional<bool> scenario_chunking(const sc::Scenario& s) {
+  const auto it = s.client.options.find("chunking");
+  if (it == s.client.options.end()) return std::nullopt;
+  return truthy(it->second);
+}
+
+std::optional<std::size_t> scenario_chunk_size(const sc::Scenario& s) {
+  const auto it = s.client.options.find("chunk_size");
+  if (it == s.client.options.end()) return std::nullopt;
+  return static_cast<std::size_t>(std::stoul(it->second));
+}
+
+// The options both APIs share, applied to either client class.
+template <class Client>
+void apply_transaction_options(const sc::Scenario& s, Client& c) {
+  if (const auto pipelining = scenario_pipelining(s)) c.set_pipelining(*pipelining);
+  if (const auto chunking = scenario_chunking(s)) c.set_chunking(*chunking);
+  if (const auto size = scenario_chunk_size(s)) c.set_bdat_chunk_size(*size);
+}
+
 bool scenario_require_tls(const sc::Scenario& s) {
   const auto it = s.client.options.find("require_tls");
   return it != s.client.options.end() && truthy(it->second);
@@ -332,7 +354,7 @@ class Runner {
       smtp_->set_require_tls(it->second == "1" || it->second == "true" || it->second == "True" ||
                              it->second == "yes");
     }
-    if (const auto pipelining = scenario_pipelining(s_)) smtp_->set_pipelining(*pipelining);
+    apply_transaction_options(s_, *smtp_);
   }
 
   void check_greeting(const smtp::Reply& greeting) {
@@ -468,7 +490,7 @@ class AsyncRunner {
     smtp_->set_debuglevel(2);
     smtp_->set_allow_cleartext_auth(is_loopback(target_));
     smtp_->set_require_tls(scenario_require_tls(s_));
-    if (const auto pipelining = scenario_pipelining(s_)) smtp_->set_pipelining(*pipelining);
+    apply_transaction_options(s_, *smtp_);
   }
 
   awaitable<void> connect(boost::asio::any_io_executor ex) {
