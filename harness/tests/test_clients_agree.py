@@ -23,7 +23,9 @@ CASES = {
     "all_refused": ("aiosmtpd_smtp", ["a+rcpt550", "b+rcpt551"], "", 0),
     "sender_refused": ("aiosmtpd_smtp", ["a"], "+mail550", 0),
     "data_refused": ("aiosmtpd_smtp", ["a+data554"], "", 0),
-    "size_refused": ("aiosmtpd_smtp_sized", ["a"], "", 5000),
+    # No size case: our client refuses a message over the advertised SIZE before MAIL
+    # (SMTPMessageTooLarge), smtplib gets the server's 552; test_client_real_servers.py
+    # test_size_over_the_limit_refused_at_mail states both.
     "lmtp_all_delivered": ("aiosmtpd_lmtp", ["a", "b"], "", 0),
     "lmtp_rcpt_refused": ("aiosmtpd_lmtp", ["a+rcpt550", "b"], "", 0),
     "sink_delivered": ("smtp_sink", ["a", "b"], "", 0),
