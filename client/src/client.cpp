@@ -17,6 +17,24 @@
 #include "smtp/tls_transport.hpp"
 
 namespace smtp {
+namespace {
+
+// Runs a whole sendmail transaction; the per-recipient replies after the data are kept for
+// data_replies() whether it succeeded or raised.
+RefusedRecipients run_transaction(SyncDriver& driver, algo::SendmailAlgo& a,
+                                  std::vector<std::pair<std::string, Reply>>& data_replies) {
+  data_replies.clear();
+  try {
+    driver.run(a);
+  } catch (...) {
+    data_replies = a.data_replies();
+    throw;
+  }
+  data_replies = a.data_replies();
+  return a.refused();
+}
+
+}  // namespace
 
 SMTP::SMTP(const std::string& host, int port, std::optional<std::string> local_hostname,
            Timeout timeout)
@@ -156,15 +174,7 @@ RefusedRecipients SMTP::sendmail(std::string_view from_addr,
                                  const Options& mail_options, const Options& rcpt_options) {
   check_tls_policy("sendmail");
   algo::SendmailAlgo a(state_, from_addr, to_addrs, msg, mail_options, rcpt_options);
-  data_replies_.clear();
-  try {
-    driver_.run(a);
-  } catch (...) {
-    data_replies_ = a.data_replies();
-    throw;
-  }
-  data_replies_ = a.data_replies();
-  return a.refused();
+  return run_transaction(driver_, a, data_replies_);
 }
 
 Reply SMTP::data(BodySource& body) {
@@ -185,15 +195,7 @@ RefusedRecipients SMTP::sendmail(std::string_view from_addr,
                                  const Options& mail_options, const Options& rcpt_options) {
   check_tls_policy("sendmail");
   algo::SendmailAlgo a(state_, from_addr, to_addrs, body, mail_options, rcpt_options);
-  data_replies_.clear();
-  try {
-    driver_.run(a);
-  } catch (...) {
-    data_replies_ = a.data_replies();
-    throw;
-  }
-  data_replies_ = a.data_replies();
-  return a.refused();
+  return run_transaction(driver_, a, data_replies_);
 }
 
 RefusedRecipients SMTP::sendmail(std::string_view from_addr,

@@ -29,6 +29,23 @@ void SyncDriver::debug(std::string_view line) const {
   write_debug_line(sink_, debuglevel_, line);
 }
 
+std::optional<Reply> take_buffered_reply(ReplyParser& parser, std::string& inbuf,
+                                         const DebugSink& sink, int level) {
+  const std::size_t used = parser.feed(inbuf);
+  inbuf.erase(0, used);
+  if (!parser.done()) return std::nullopt;
+  if (level > 0) {
+    for (const auto& raw : parser.raw_lines())
+      write_debug_line(sink, level, "reply: " + bytes_repr(raw));
+  }
+  Reply r = parser.take();
+  if (level > 0) {
+    write_debug_line(sink, level,
+                     "reply: retcode (" + std::to_string(r.code) + "); Msg: " + bytes_repr(r.text));
+  }
+  return r;
+}
+
 void write_debug_line(const DebugSink& sink, int level, std::string_view line) {
   if (level > 1) {
     // Python's datetime.now().time(): HH:MM:SS.ffffff, local time.
@@ -106,18 +123,7 @@ Reply SyncDriver::read_reply() {
   const Deadline d = deadline();
   for (;;) {
     if (!inbuf_.empty()) {
-      const std::size_t used = parser_.feed(inbuf_);
-      inbuf_.erase(0, used);
-      if (parser_.done()) {
-        if (debuglevel_ > 0) {
-          for (const auto& raw : parser_.raw_lines()) debug("reply: " + bytes_repr(raw));
-        }
-        Reply r = parser_.take();
-        if (debuglevel_ > 0) {
-          debug("reply: retcode (" + std::to_string(r.code) + "); Msg: " + bytes_repr(r.text));
-        }
-        return r;
-      }
+      if (auto r = take_buffered_reply(parser_, inbuf_, sink_, debuglevel_)) return *std::move(r);
     }
     std::array<char, 4096> buf{};
     const std::size_t n = transport_->read_some(buf, d);

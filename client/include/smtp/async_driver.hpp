@@ -244,17 +244,10 @@ class AsyncDriver {
     Watchdog w = arm();  // one deadline for the whole reply
     for (;;) {
       if (!inbuf_.empty()) {
-        const std::size_t used = parser_.feed(inbuf_);
-        inbuf_.erase(0, used);
-        if (parser_.done()) {
-          if (debuglevel_ > 0) {
-            for (const auto& raw : parser_.raw_lines()) debug("reply: " + bytes_repr(raw));
-          }
-          Reply r = parser_.take();
-          if (debuglevel_ > 0) {
-            debug("reply: retcode (" + std::to_string(r.code) + "); Msg: " + bytes_repr(r.text));
-          }
-          co_return r;
+        std::optional<Reply> r = take_buffered_reply(parser_, inbuf_, sink_, debuglevel_);
+        if (r) {
+          Reply out = std::move(*r);  // a local, not an expression, in co_return (GCC 12)
+          co_return out;
         }
       }
       std::array<char, 4096> buf{};

@@ -28,6 +28,12 @@ inline constexpr double max_timeout_seconds = 3.0e9;
 // (smtplib's format). Shared by SyncDriver and AsyncDriver.
 void write_debug_line(const DebugSink& sink, int level, std::string_view line);
 
+// Feeds the buffered bytes to `parser`, erasing what it consumed; when a reply is complete, traces
+// it (its raw lines, then smtplib's "retcode" line) and returns it. Both drivers read replies
+// with it, so a reply is parsed and traced the same way whichever drives the algorithm.
+std::optional<Reply> take_buffered_reply(ReplyParser& parser, std::string& inbuf,
+                                         const DebugSink& sink, int level);
+
 class SyncDriver {
  public:
   SyncDriver();
