@@ -62,6 +62,25 @@ class ConnectDeadline {
   std::unique_ptr<asio::steady_timer> timer_;
 };
 
+// Runs a whole sendmail transaction; the per-recipient replies after the data are kept for
+// data_replies() whether it succeeded or raised (as SMTP::sendmail).
+template <class Driver>
+asio::awaitable<RefusedRecipients> run_transaction(
+    Driver& driver, algo::SendmailAlgo& a,
+    std::vector<std::pair<std::string, Reply>>& data_replies) {
+  data_replies.clear();
+  std::exception_ptr failure;
+  try {
+    co_await driver.run(a);
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  data_replies = a.data_replies();
+  if (failure) std::rethrow_exception(failure);
+  RefusedRecipients refused = a.refused();
+  co_return refused;
+}
+
 }  // namespace
 
 AsyncSMTP::AsyncSMTP(executor_type ex, std::optional<std::string> local_hostname, Timeout timeout)
@@ -284,16 +303,7 @@ asio::awaitable<RefusedRecipients> AsyncSMTP::sendmail(std::string from_addr,
   rules::check_tls_policy(require_tls_, connected(), encrypted(), "sendmail");
   algo::SendmailAlgo a(state_, from_addr, std::move(to_addrs), body, std::move(mail_options),
                        std::move(rcpt_options));
-  data_replies_.clear();
-  std::exception_ptr failure;
-  try {
-    co_await driver_.run(a);
-  } catch (...) {
-    failure = std::current_exception();
-  }
-  data_replies_ = a.data_replies();
-  if (failure) std::rethrow_exception(failure);
-  RefusedRecipients refused = a.refused();
+  RefusedRecipients refused = co_await run_transaction(driver_, a, data_replies_);
   co_return refused;
 }
 
@@ -304,16 +314,7 @@ asio::awaitable<RefusedRecipients> AsyncSMTP::sendmail(std::string from_addr,
   rules::check_tls_policy(require_tls_, connected(), encrypted(), "sendmail");
   algo::SendmailAlgo a(state_, from_addr, std::move(to_addrs), msg, std::move(mail_options),
                        std::move(rcpt_options));
-  data_replies_.clear();
-  std::exception_ptr failure;
-  try {
-    co_await driver_.run(a);
-  } catch (...) {
-    failure = std::current_exception();
-  }
-  data_replies_ = a.data_replies();
-  if (failure) std::rethrow_exception(failure);
-  RefusedRecipients refused = a.refused();
+  RefusedRecipients refused = co_await run_transaction(driver_, a, data_replies_);
   co_return refused;
 }
 
