@@ -14,6 +14,7 @@
 #include "smtp/algo/data.hpp"
 #include "smtp/algo/hello.hpp"
 #include "smtp/algo/sendmail.hpp"
+#include "smtp/algo/sendmany.hpp"
 #include "smtp/algo/starttls.hpp"
 #include "smtp/body_encoder.hpp"
 #include "smtp/bytes_repr.hpp"
@@ -316,6 +317,16 @@ asio::awaitable<RefusedRecipients> AsyncSMTP::sendmail(std::string from_addr,
                        std::move(rcpt_options));
   RefusedRecipients refused = co_await run_transaction(driver_, a, data_replies_);
   co_return refused;
+}
+
+asio::awaitable<std::vector<MailResult>> AsyncSMTP::sendmail_many(
+    std::span<const OutgoingMail> mails) {
+  rules::check_tls_policy(require_tls_, connected(), encrypted(), "sendmail_many");
+  algo::SendmanyAlgo a(state_, mails, state_.pipeline_depth);
+  data_replies_.clear();
+  co_await driver_.run(a);
+  std::vector<MailResult> results = std::move(a.results());
+  co_return results;
 }
 
 asio::awaitable<RefusedRecipients> AsyncSMTP::send_message(

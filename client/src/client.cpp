@@ -7,6 +7,7 @@
 #include "smtp/algo/data.hpp"
 #include "smtp/algo/hello.hpp"
 #include "smtp/algo/sendmail.hpp"
+#include "smtp/algo/sendmany.hpp"
 #include "smtp/algo/starttls.hpp"
 #include "smtp/body_encoder.hpp"
 #include "smtp/bytes_repr.hpp"
@@ -203,6 +204,14 @@ RefusedRecipients SMTP::sendmail(std::string_view from_addr,
                                  const Options& mail_options, const Options& rcpt_options) {
   StreamBody source(body);
   return sendmail(from_addr, to_addrs, source, mail_options, rcpt_options);
+}
+
+std::vector<MailResult> SMTP::sendmail_many(std::span<const OutgoingMail> mails) {
+  check_tls_policy("sendmail_many");
+  algo::SendmanyAlgo a(state_, mails, state_.pipeline_depth);
+  data_replies_.clear();
+  driver_.run(a);
+  return std::move(a.results());
 }
 
 RefusedRecipients SMTP::send_message(std::string_view msg, std::optional<std::string> from_addr,

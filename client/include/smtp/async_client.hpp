@@ -100,6 +100,9 @@ class AsyncSMTP {
   awaitable<RefusedRecipients> sendmail(std::string from_addr, std::vector<std::string> to_addrs,
                                         BodySource& body, Options mail_options = {},
                                         Options rcpt_options = {});
+  // As SMTP::sendmail_many: one MailResult per message, the next message pipelined behind the
+  // previous one's end. `mails` (and any body source) must outlive the awaited call.
+  awaitable<std::vector<MailResult>> sendmail_many(std::span<const OutgoingMail> mails);
   awaitable<RefusedRecipients> send_message(
       std::string msg, std::optional<std::string> from_addr = std::nullopt,
       std::optional<std::vector<std::string>> to_addrs = std::nullopt, Options mail_options = {},
@@ -131,6 +134,9 @@ class AsyncSMTP {
   // Largest BDAT chunk in octets (default 1 MiB; 0 counts as 1).
   void set_bdat_chunk_size(std::size_t n) { state_.bdat_chunk_size = n == 0 ? 1 : n; }
   std::size_t bdat_chunk_size() const { return state_.bdat_chunk_size; }
+  // sendmail_many(): most messages in flight at once (default 32), as SMTP.
+  void set_pipeline_depth(std::size_t n) { state_.pipeline_depth = n == 0 ? 1 : n; }
+  std::size_t pipeline_depth() const { return state_.pipeline_depth; }
   void set_require_tls(bool required) { require_tls_ = required; }
   bool require_tls() const { return require_tls_; }
   void set_allow_cleartext_auth(bool allowed) { allow_cleartext_auth_ = allowed; }

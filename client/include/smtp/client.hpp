@@ -15,6 +15,7 @@
 #include "smtp/body_source.hpp"
 #include "smtp/capabilities.hpp"
 #include "smtp/exceptions.hpp"
+#include "smtp/outgoing_mail.hpp"
 #include "smtp/reply.hpp"
 #include "smtp/sasl/callback_mechanism.hpp"
 #include "smtp/sasl/mechanism.hpp"
@@ -57,6 +58,10 @@ class SMTP {
   // Largest BDAT chunk in octets (default 1 MiB; 0 counts as 1).
   void set_bdat_chunk_size(std::size_t n) { state_.bdat_chunk_size = n == 0 ? 1 : n; }
   std::size_t bdat_chunk_size() const { return state_.bdat_chunk_size; }
+  // sendmail_many(): most messages in flight at once over a pipelined connection (default 32).
+  // 1 (or 0) sends each message only after the previous one's outcome is known.
+  void set_pipeline_depth(std::size_t n) { state_.pipeline_depth = n == 0 ? 1 : n; }
+  std::size_t pipeline_depth() const { return state_.pipeline_depth; }
   // Where debug lines go (default: std::cerr).
   void set_debug_sink(DebugSink sink) { driver_.set_debug_sink(std::move(sink)); }
 
@@ -117,6 +122,13 @@ class SMTP {
   RefusedRecipients sendmail(std::string_view from_addr, const std::vector<std::string>& to_addrs,
                              std::istream& body, const Options& mail_options = {},
                              const Options& rcpt_options = {});
+  // Several messages over this connection, each sent as sendmail() would send it; one
+  // MailResult per message, in order (a refusal is that message's `error`, not an exception).
+  // With PIPELINING the next message's MAIL, RCPT... go out behind the previous message's end
+  // without waiting for its reply (with CHUNKING, up to pipeline_depth() messages in flight);
+  // without it, the same as calling sendmail() for each. Not in smtplib: see
+  // algo::SendmanyAlgo for the rules (what a lost connection means for each message).
+  std::vector<MailResult> sendmail_many(std::span<const OutgoingMail> mails);
   // A raw RFC 5322 message: envelope from its headers unless given; Bcc/Resent-Bcc not sent.
   RefusedRecipients send_message(std::string_view msg,
                                  std::optional<std::string> from_addr = std::nullopt,

@@ -30,6 +30,8 @@ struct SessionState {
   // when pipelined); BDAT chunks are up to bdat_chunk_size octets each.
   std::size_t body_chunk_size = 64 * 1024;
   std::size_t bdat_chunk_size = 1024 * 1024;
+  // sendmail_many(): at most this many messages in flight at once (see algo::SendmanyAlgo).
+  std::size_t pipeline_depth = 32;
 
   // What quit() forgets (smtplib resets these after QUIT).
   void forget_hello() {

@@ -249,6 +249,7 @@ action SendmailAlgo::fail(std::exception_ptr e, const Reply& reply) {
     state_ = state::closing;
     return action::close();
   }
+  if (successor_started_) return finish(pending_);
   state_ = state::rset;
   return action::command("rset\r\n");
 }
@@ -310,6 +311,12 @@ action SendmailAlgo::next_data_piece() {
     }
   }
   if (eof_) {
+    if (batched_) {
+      all_written_ = true;
+      after_final_ = state::body;
+      state_ = state::final_written;
+      return action::write(out_);
+    }
     state_ = state::body;
     return action::command(out_);
   }
@@ -336,6 +343,12 @@ action SendmailAlgo::next_bdat_chunk(std::size_t limit) {
     } catch (...) {
       return abandon(std::current_exception());
     }
+  }
+  if (batched_ && last_chunk_) {
+    all_written_ = true;
+    after_final_ = state::bdat;
+    state_ = state::final_written;
+    return action::write(std::string_view(out_).substr(out_start_));
   }
   state_ = state::bdat;
   return action::command(std::string_view(out_).substr(out_start_));
@@ -489,11 +502,14 @@ action SendmailAlgo::resume(const step_result& r) {
       }
       prefetched_ = true;
       if (pipelined) {
-        batch_ = line_;
+        rset_in_batch_ = rset_first_ && bdat_;
+        batch_ = rset_in_batch_ ? "rset\r\n" : "";
+        batch_ += line_;
         for (const auto& l : rcpt_lines_) batch_ += l;
         if (bdat_) {
           prefetched_ = false;  // it rides in the batch
           batch_.append(out_, out_start_);
+          all_written_ = last_chunk_;
         } else {
           batch_ += "data\r\n";
         }
@@ -505,7 +521,20 @@ action SendmailAlgo::resume(const step_result& r) {
     }
     case state::pipe_written:
       if (r.error) return finish(r.error);
+      state_ = rset_in_batch_ ? state::pipe_rset : state::pipe_replies;
+      return action::read_reply();
+    case state::pipe_rset:
+      // RSET in front of a batched BDAT group: only a 421 matters (a refused RSET shows in MAIL's
+      // reply).
+      if (r.error) return finish(r.error);
+      if (r.reply.code == 421) {
+        return fail(reply_error(SMTPSenderRefused(r.reply.code, r.reply.text, from_)), r.reply);
+      }
       state_ = state::pipe_replies;
+      return action::read_reply();
+    case state::final_written:
+      if (r.error) return finish(r.error);
+      state_ = after_final_;
       return action::read_reply();
     case state::pipe_replies:
       return pipe_reply(r);

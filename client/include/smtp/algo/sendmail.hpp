@@ -84,6 +84,23 @@ class SendmailAlgo {
   // True when the body went (or goes) as BDAT chunks.
   bool chunked() const { return bdat_; }
 
+  // Batched mode, for SendmanyAlgo (several messages over one pipelined connection): the end of the
+  // message (the final piece with the dot, or BDAT ... LAST) is a `write` followed by a
+  // `read_reply`, so the next message's group can go out before this one's final reply.
+  // `rset_first` puts RSET at the front of a pipelined BDAT group: the previous message's BDAT LAST
+  // may have been refused with its MAIL still open, and RSET after a finished transaction is a
+  // no-op (RFC 5321 4.1.1.5). A 421 to that RSET closes and fails this message.
+  void set_batched(bool rset_first) {
+    batched_ = true;
+    rset_first_ = rset_first;
+  }
+  // True once every byte of the message has been handed to the driver: only replies remain.
+  bool all_written() const { return all_written_; }
+  // A later message's commands are on the wire already: a refusal then ends this message without
+  // RSET (its end of data finished the transaction, or the next BDAT group starts with RSET). A 421
+  // still closes the connection.
+  void set_successor_started() { successor_started_ = true; }
+
  private:
   enum class state {
     hello,
@@ -99,6 +116,8 @@ class SendmailAlgo {
     pipe_written,
     pipe_replies,
     pipe_abort_dot,
+    pipe_rset,      // batched BDAT group: RSET's reply comes first
+    final_written,  // batched: the end of the message was written; read its reply next
     done
   };
   void check_input();
@@ -150,6 +169,13 @@ class SendmailAlgo {
   // PIPELINING: the one write, and the replies collected (MAIL, each RCPT, DATA or BDAT).
   std::string batch_;
   std::vector<Reply> pipe_replies_;
+  // Batched mode (see set_batched).
+  bool batched_ = false;
+  bool rset_first_ = false;
+  bool rset_in_batch_ = false;
+  bool all_written_ = false;
+  bool successor_started_ = false;
+  state after_final_ = state::body;
 };
 
 }  // namespace smtp::algo

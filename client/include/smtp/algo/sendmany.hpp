@@ -1,0 +1,84 @@
+// sendmail_many(): several messages over one connection, each as sendmail() would send it, with
+// the next message's commands pipelined behind the previous message's end (RFC 2920 section 3.1:
+// the message content may be the first "command" of a group).
+#pragma once
+
+#include <cstddef>
+#include <deque>
+#include <exception>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "smtp/algo/action.hpp"
+#include "smtp/algo/sendmail.hpp"
+#include "smtp/body_source.hpp"
+#include "smtp/exceptions.hpp"
+#include "smtp/outgoing_mail.hpp"
+#include "smtp/session.hpp"
+
+namespace smtp {
+
+namespace algo {
+
+// How the messages overlap. Without PIPELINING (or with it switched off) they go one after the
+// other, exactly as repeated sendmail() calls. With PIPELINING, once a message's last byte is
+// written (its final dot, or BDAT ... LAST), the next message's group (MAIL, RCPT..., DATA or its
+// first BDAT chunk) is written before the previous final reply is read, and replies are matched
+// to messages in order. With DATA the server's 354 must be awaited, so at most two messages
+// overlap (one round trip per message instead of two); with CHUNKING a message that fits in its
+// first chunk is all written at once, so up to `depth` messages are in flight (and every group
+// after the first starts with RSET, so a refused BDAT transaction cannot leak into the next).
+// At most about 256 replies are outstanding at any time, so the server's replies always fit in
+// the socket buffers while the client is still writing (RFC 2920 section 3.1's deadlock).
+//
+// Each message gets its own MailResult: a refusal of one does not stop the others (no RSET is
+// needed between them: the end of data finishes a transaction). A message the caller got wrong
+// (a bad address or option, a NUL in `msg`) fails with std::invalid_argument and nothing of it is
+// sent. A lost connection (or a 421, which closes it) fails the message it happened in; every
+// message already written after it fails with SMTPServerDisconnected saying it may or may not
+// have been delivered (no reply was read), and every message not yet started fails with
+// SMTPServerDisconnected saying it was not sent. An SMTPHeloError fails every message.
+class SendmanyAlgo {
+ public:
+  SendmanyAlgo(SessionState& session, std::span<const OutgoingMail> mails, std::size_t depth);
+
+  action resume(const step_result& r);
+  std::exception_ptr error() const { return nullptr; }  // outcomes are per message
+  std::vector<MailResult>& results() { return results_; }
+  // How many messages had their group written while an earlier reply was still outstanding.
+  std::size_t overlapped() const { return overlapped_; }
+
+ private:
+  struct Slot {
+    std::size_t index;
+    SendmailAlgo algo;
+    std::size_t replies;   // an upper bound of the replies this message gets
+    bool waiting = false;  // asked to read a reply; the next one in turn is its own
+  };
+  enum class route { start, tail, split_write, front };
+
+  std::optional<action> handle(Slot& s, const action& a);
+  action choose();
+  bool start_next();
+  void finish_slot(Slot& s);
+  void fail_all_remaining();
+  bool pipelining_active() const;
+  std::size_t outstanding_replies() const;
+
+  SessionState* session_;
+  std::span<const OutgoingMail> mails_;
+  std::size_t depth_;
+  std::deque<Slot> flight_;
+  std::size_t next_ = 0;
+  route route_ = route::start;
+  bool dead_ = false;
+  std::exception_ptr fatal_;  // SMTPHeloError: every later message gets it
+  std::size_t overlapped_ = 0;
+  std::vector<MailResult> results_;
+};
+
+}  // namespace algo
+}  // namespace smtp
