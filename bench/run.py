@@ -168,6 +168,7 @@ def main() -> int:
                 "smtplib": py + [str(a.count), "1024"],
                 "smtp::SMTP, no PIPELINING": cpp + [str(a.count), "1024", "--no-pipelining"],
                 "smtp::SMTP, PIPELINING": cpp + [str(a.count), "1024"],
+                "smtp::SMTP, PIPELINING, sendmail_many": cpp + [str(a.count), "1024", "--many"],
             }
             if fake:
                 fpy = ["/usr/bin/python3", "-c", SMTPLIB_LOOP, fake.host, str(fake.port)]
@@ -177,6 +178,8 @@ def main() -> int:
                     "smtp::SMTP -> fake sink, PIPELINING, DATA":
                         fcpp + [str(a.count), "1024", "--no-chunking"],
                     "smtp::SMTP -> fake sink, PIPELINING+CHUNKING": fcpp + [str(a.count), "1024"],
+                    "smtp::SMTP -> fake sink, PIPELINING+CHUNKING, sendmail_many":
+                        fcpp + [str(a.count), "1024", "--many"],
                 }
             res = median_rows(small, a.rounds, None)
             print_table(f"1 KiB messages, one connection, into smtp-sink unless said ({a.count} per "

@@ -1,10 +1,13 @@
 // Sends COUNT messages over one connection with smtp::SMTP and prints "<seconds> <messages>" on
 // stdout: the client side of bench/run.py. The message is SIZE bytes held in memory, or the file
-// given with --file, streamed from disk for every message (smtp::FileBody).
+// given with --file, streamed from disk for every message (smtp::FileBody). With --many, the COUNT
+// messages go through one sendmail_many() call (the next message pipelined behind the previous).
 // Usage: smtp-send-bench HOST PORT COUNT SIZE [--no-pipelining] [--no-chunking] [--file PATH]
+//        [--many]
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <exception>
 #include <smtp/client.hpp>
 #include <string>
@@ -14,7 +17,8 @@
 int main(int argc, char** argv) {
   if (argc < 5) {
     std::fprintf(stderr,
-                 "usage: %s HOST PORT COUNT SIZE [--no-pipelining] [--no-chunking] [--file PATH]\n",
+                 "usage: %s HOST PORT COUNT SIZE [--no-pipelining] [--no-chunking] [--file PATH] "
+                 "[--many]\n",
                  argv[0]);
     return 2;
   }
@@ -24,6 +28,7 @@ int main(int argc, char** argv) {
   const auto size = static_cast<std::size_t>(std::atol(argv[4]));
   bool pipelining = true;
   bool chunking = true;
+  bool many = false;
   std::string file;
   for (int i = 5; i < argc; ++i) {
     const std::string_view arg = argv[i];
@@ -31,6 +36,8 @@ int main(int argc, char** argv) {
       pipelining = false;
     } else if (arg == "--no-chunking") {
       chunking = false;
+    } else if (arg == "--many") {
+      many = true;
     } else if (arg == "--file" && i + 1 < argc) {
       file = argv[++i];
     } else {
@@ -50,8 +57,26 @@ int main(int argc, char** argv) {
     client.set_pipelining(pipelining);
     client.set_chunking(chunking);
     const std::vector<std::string> to = {"rcpt@example.com"};
+    std::vector<smtp::OutgoingMail> mails;
+    std::deque<smtp::FileBody> files;  // not movable: a deque never moves its elements
+    if (many) {
+      mails.reserve(static_cast<std::size_t>(count));
+      for (long i = 0; i < count; ++i) {
+        mails.push_back({"from@example.com", to, msg, nullptr, {}, {}});
+        if (!file.empty()) {
+          files.emplace_back(file);
+          mails.back().body = &files.back();
+        }
+      }
+    }
     const auto t0 = std::chrono::steady_clock::now();
-    for (long i = 0; i < count; ++i) {
+    if (many) {
+      for (const smtp::MailResult& r : client.sendmail_many(mails)) {
+        if (r.error) std::rethrow_exception(r.error);
+        if (!r.refused.empty()) return 1;
+      }
+    }
+    for (long i = 0; i < (many ? 0 : count); ++i) {
       const auto refused = file.empty()
                                ? client.sendmail("from@example.com", to, msg)
                                : client.sendmail("from@example.com", to, smtp::FileBody(file));

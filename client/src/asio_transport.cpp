@@ -47,12 +47,26 @@ template <class Socket>
 class AsioTransport final : public Transport {
  public:
   AsioTransport(std::unique_ptr<asio::io_context> ioc, Socket socket)
-      : ioc_(std::move(ioc)), socket_(std::move(socket)) {}
+      : ioc_(std::move(ioc)), socket_(std::move(socket)) {
+    // Reads and writes are first tried at once (a write usually fits the socket buffer, a reply
+    // is often waiting already); only when the socket would block does the event loop wait, with
+    // the deadline. That saves an epoll round per operation.
+    error_code ignored;
+    socket_.non_blocking(true, ignored);
+  }
   ~AsioTransport() override { close(); }
 
   void write(std::string_view bytes, Deadline deadline) override {
     if (!socket_.is_open()) throw SMTPServerDisconnected("Server not connected");
     error_code ec;
+    while (!bytes.empty()) {
+      const std::size_t n = socket_.write_some(asio::buffer(bytes.data(), bytes.size()), ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) break;
+      if (ec) throw SMTPServerDisconnected("Server not connected: " + ec.message());
+      bytes.remove_prefix(n);
+    }
+    if (bytes.empty()) return;
+    ec = {};
     run_until(
         *ioc_, deadline, "writing to the server", [this] { close(); },
         [&](auto on_done) {
@@ -68,7 +82,14 @@ class AsioTransport final : public Transport {
   std::size_t read_some(std::span<char> buffer, Deadline deadline) override {
     if (!socket_.is_open()) throw SMTPServerDisconnected("Server not connected");
     error_code ec;
-    std::size_t n = 0;
+    std::size_t n = socket_.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
+    if (!ec) return n;
+    if (ec == asio::error::eof) return 0;
+    if (ec != asio::error::would_block && ec != asio::error::try_again) {
+      throw SMTPServerDisconnected("Connection unexpectedly closed: " + ec.message());
+    }
+    ec = {};
+    n = 0;
     run_until(
         *ioc_, deadline, "waiting for the server's reply", [this] { close(); },
         [&](auto on_done) {

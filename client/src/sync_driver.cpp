@@ -80,15 +80,15 @@ void SyncDriver::close() noexcept {
   inbuf_.clear();
 }
 
-void SyncDriver::write(std::string_view bytes, const std::string* trace) {
+void SyncDriver::write(std::string_view bytes, const std::string* trace, bool replies_pending) {
   if (!transport_) throw SMTPServerDisconnected("please run connect() first");
-  // No pipelining here: every earlier reply has been read, so any byte waiting now was sent out
-  // of turn (RFC 5321 section 4.1.1: replies only answer commands).
-  if (inbuf_.empty() && transport_->available() > 0) {
+  // Unless the algorithm says replies are still due, every earlier reply has been read, so any
+  // byte waiting now was sent out of turn (RFC 5321 section 4.1.1: replies only answer commands).
+  if (!replies_pending && inbuf_.empty() && transport_->available() > 0) {
     std::array<char, 512> buf{};
     inbuf_.append(buf.data(), transport_->read_some(buf, deadline()));
   }
-  if (!inbuf_.empty()) {
+  if (!replies_pending && !inbuf_.empty()) {
     throw SMTPProtocolError("bytes arrived with no command outstanding", inbuf_);
   }
   if (debuglevel_ > 0)
@@ -141,10 +141,10 @@ algo::step_result SyncDriver::perform(const algo::action& a) {
   try {
     switch (a.kind) {
       case algo::action_kind::write:
-        write(a.bytes, a.trace);
+        write(a.bytes, a.trace, a.replies_pending);
         break;
       case algo::action_kind::command:
-        write(a.bytes, a.trace);
+        write(a.bytes, a.trace, a.replies_pending);
         r.reply = read_reply();
         break;
       case algo::action_kind::read_reply:

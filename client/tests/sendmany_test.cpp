@@ -87,9 +87,10 @@ TEST(Sendmany, data_next_group_goes_behind_the_previous_dot) {
   auto s = greeted(false);
   const auto m = mails(3);
   algo::SendmanyAlgo a(s, m, 32);
+  // The end of one message and the next message's group leave in one write.
   play(a, {writes(data_group(0)), read(250, "ok"), read(250, "ok"), read(354, "go"),
-           writes(dot_body(0)), writes(data_group(1)), read(250, "queued 0"), read(250, "ok"),
-           read(250, "ok"), read(354, "go"), writes(dot_body(1)), writes(data_group(2)),
+           writes(dot_body(0) + data_group(1)), read(250, "queued 0"), read(250, "ok"),
+           read(250, "ok"), read(354, "go"), writes(dot_body(1) + data_group(2)),
            read(250, "queued 1"), read(250, "ok"), read(250, "ok"), read(354, "go"),
            writes(dot_body(2)), read(250, "queued 2")});
   ASSERT_EQ(a.results().size(), 3u);
@@ -106,10 +107,10 @@ TEST(Sendmany, bdat_messages_stream_up_to_the_depth_before_any_reply) {
   auto s = greeted(true);
   const auto m = mails(3);
   algo::SendmanyAlgo a(s, m, 2);
-  play(a, {writes(bdat_group(0, false)), writes(bdat_group(1, true)), read(250, "ok"),
-           read(250, "ok"), read(250, "got 0"), writes(bdat_group(2, true)), read(250, "reset"),
-           read(250, "ok"), read(250, "ok"), read(250, "got 1"), read(250, "reset"),
-           read(250, "ok"), read(250, "ok"), read(250, "got 2")});
+  play(a, {writes(bdat_group(0, false) + bdat_group(1, true)), read(250, "ok"), read(250, "ok"),
+           read(250, "got 0"), writes(bdat_group(2, true)), read(250, "reset"), read(250, "ok"),
+           read(250, "ok"), read(250, "got 1"), read(250, "reset"), read(250, "ok"),
+           read(250, "ok"), read(250, "got 2")});
   for (int i = 0; i < 3; ++i) {
     const MailResult& r = a.results()[static_cast<std::size_t>(i)];
     EXPECT_TRUE(r.ok()) << i;
@@ -122,7 +123,7 @@ TEST(Sendmany, a_refusal_in_flight_fails_only_its_message_and_sends_no_rset) {
   auto s = greeted(true);
   const auto m = mails(3);
   algo::SendmanyAlgo a(s, m, 32);
-  play(a, {writes(bdat_group(0, false)), writes(bdat_group(1, true)), writes(bdat_group(2, true)),
+  play(a, {writes(bdat_group(0, false) + bdat_group(1, true) + bdat_group(2, true)),
            read(250, "ok"), read(250, "ok"), read(250, "got 0"),
            // message 1: recipient refused, so its BDAT is refused too
            read(250, "reset"), read(250, "ok"), read(550, "no such user"),
@@ -142,7 +143,7 @@ TEST(Sendmany, a_refusal_before_the_message_is_written_resets_as_sendmail) {
   const auto m = mails(2);
   algo::SendmanyAlgo a(s, m, 32);
   play(a, {writes(data_group(0)), read(250, "ok"), read(250, "ok"), read(451, "try later"),
-           exchange("rset\r\n", 250, "reset"), writes(data_group(1)), read(250, "ok"),
+           writes("rset\r\n"), read(250, "reset"), writes(data_group(1)), read(250, "ok"),
            read(250, "ok"), read(354, "go"), writes(dot_body(1)), read(250, "queued")});
   EXPECT_TRUE(is<SMTPDataError>(a.results()[0].error));
   EXPECT_TRUE(a.results()[1].ok());
@@ -153,8 +154,8 @@ TEST(Sendmany, final_reply_refused_after_the_next_group_is_that_message_only) {
   const auto m = mails(2);
   algo::SendmanyAlgo a(s, m, 32);
   play(a, {writes(data_group(0)), read(250, "ok"), read(250, "ok"), read(354, "go"),
-           writes(dot_body(0)), writes(data_group(1)), read(554, "spam"), read(250, "ok"),
-           read(250, "ok"), read(354, "go"), writes(dot_body(1)), read(250, "queued")});
+           writes(dot_body(0) + data_group(1)), read(554, "spam"), read(250, "ok"), read(250, "ok"),
+           read(354, "go"), writes(dot_body(1)), read(250, "queued")});
   EXPECT_TRUE(is<SMTPDataError>(a.results()[0].error));
   EXPECT_TRUE(a.results()[1].ok());
 }
@@ -163,8 +164,7 @@ TEST(Sendmany, a_421_closes_and_says_what_happened_to_each_message) {
   auto s = greeted(true);
   const auto m = mails(4);
   algo::SendmanyAlgo a(s, m, 2);
-  play(a, {writes(bdat_group(0, false)), writes(bdat_group(1, true)), read(421, "going down"),
-           closes()});
+  play(a, {writes(bdat_group(0, false) + bdat_group(1, true)), read(421, "going down"), closes()});
   EXPECT_TRUE(is<SMTPSenderRefused>(a.results()[0].error));
   EXPECT_TRUE(is<SMTPServerDisconnected>(a.results()[1].error));
   EXPECT_NE(what(a.results()[1].error).find("may or may not have been delivered"),
@@ -177,18 +177,25 @@ TEST(Sendmany, a_421_closes_and_says_what_happened_to_each_message) {
 }
 
 TEST(Sendmany, a_disconnect_at_any_step_never_reports_an_unconfirmed_message_as_sent) {
-  const std::vector<test::Step> happy = {
-      writes(data_group(0)), read(250, "ok"),       read(250, "ok"),     read(354, "go"),
-      writes(dot_body(0)),   writes(data_group(1)), read(250, "q0"),     read(250, "ok"),
-      read(250, "ok"),       read(354, "go"),       writes(dot_body(1)), read(250, "q1")};
+  const std::vector<test::Step> happy = {writes(data_group(0)),
+                                         read(250, "ok"),
+                                         read(250, "ok"),
+                                         read(354, "go"),
+                                         writes(dot_body(0) + data_group(1)),
+                                         read(250, "q0"),
+                                         read(250, "ok"),
+                                         read(250, "ok"),
+                                         read(354, "go"),
+                                         writes(dot_body(1)),
+                                         read(250, "q1")};
   for (std::size_t k = 0; k < happy.size(); ++k) {
     auto s = greeted(false);
     const auto m = mails(2);
     algo::SendmanyAlgo a(s, m, 32);
     play(a, happy, k);
-    // Message 0 is confirmed by its reply at step 6, message 1 by step 11: a failure at or before
+    // Message 0 is confirmed by its reply at step 5, message 1 by step 10: a failure at or before
     // that step must leave it failed.
-    EXPECT_EQ(a.results()[0].ok(), k > 6) << "disconnect at step " << k;
+    EXPECT_EQ(a.results()[0].ok(), k > 5) << "disconnect at step " << k;
     EXPECT_FALSE(a.results()[1].ok()) << "disconnect at step " << k;
     EXPECT_TRUE(is<SMTPServerDisconnected>(a.results()[1].error)) << k;
   }
@@ -199,9 +206,9 @@ TEST(Sendmany, bad_input_fails_that_message_with_nothing_of_it_written) {
   auto m = mails(3);
   m[1].msg = std::string("bad\0byte", 8);
   algo::SendmanyAlgo a(s, m, 32);
-  play(a, {writes(bdat_group(0, false)), writes(bdat_group(2, true)), read(250, "ok"),
-           read(250, "ok"), read(250, "got 0"), read(250, "reset"), read(250, "ok"),
-           read(250, "ok"), read(250, "got 2")});
+  play(a, {writes(bdat_group(0, false) + bdat_group(2, true)), read(250, "ok"), read(250, "ok"),
+           read(250, "got 0"), read(250, "reset"), read(250, "ok"), read(250, "ok"),
+           read(250, "got 2")});
   EXPECT_TRUE(a.results()[0].ok());
   EXPECT_TRUE(is<std::invalid_argument>(a.results()[1].error));
   EXPECT_TRUE(a.results()[2].ok());
@@ -213,9 +220,12 @@ TEST(Sendmany, without_pipelining_each_message_waits_as_sendmail) {
   algo::SendmanyAlgo a(s, m, 32);
   std::vector<test::Step> script;
   for (int i = 0; i < 2; ++i) {
-    script.push_back(exchange("mail FROM:<f@example.com>\r\n", 250, "ok"));
-    script.push_back(exchange("rcpt TO:<" + rcpt(i) + ">\r\n", 250, "ok"));
-    script.push_back(exchange("data\r\n", 354, "go"));
+    script.push_back(writes("mail FROM:<f@example.com>\r\n"));
+    script.push_back(read(250, "ok"));
+    script.push_back(writes("rcpt TO:<" + rcpt(i) + ">\r\n"));
+    script.push_back(read(250, "ok"));
+    script.push_back(writes("data\r\n"));
+    script.push_back(read(354, "go"));
     script.push_back(writes(dot_body(i)));
     script.push_back(read(250, "queued"));
   }
@@ -240,12 +250,12 @@ TEST(Sendmany, lmtp_replies_per_recipient_go_to_the_right_message) {
   std::vector<OutgoingMail> m = {
       {"f@example.com", {"a@example.com", "b@example.com"}, body(0), nullptr, {}, {}}, mail(1)};
   algo::SendmanyAlgo a(s, m, 32);
-  play(a,
-       {writes("mail FROM:<f@example.com>\r\nrcpt TO:<a@example.com>\r\n"
-               "rcpt TO:<b@example.com>\r\ndata\r\n"),
-        read(250, "ok"), read(250, "ok"), read(250, "ok"), read(354, "go"), writes(dot_body(0)),
-        writes(data_group(1)), read(250, "a delivered"), read(552, "b over quota"), read(250, "ok"),
-        read(250, "ok"), read(354, "go"), writes(dot_body(1)), read(250, "r1 delivered")});
+  play(a, {writes("mail FROM:<f@example.com>\r\nrcpt TO:<a@example.com>\r\n"
+                  "rcpt TO:<b@example.com>\r\ndata\r\n"),
+           read(250, "ok"), read(250, "ok"), read(250, "ok"), read(354, "go"),
+           writes(dot_body(0) + data_group(1)), read(250, "a delivered"), read(552, "b over quota"),
+           read(250, "ok"), read(250, "ok"), read(354, "go"), writes(dot_body(1)),
+           read(250, "r1 delivered")});
   ASSERT_TRUE(a.results()[0].ok());
   ASSERT_EQ(a.results()[0].refused.size(), 1u);
   EXPECT_EQ(a.results()[0].refused.at("b@example.com").code, 552);
@@ -258,9 +268,41 @@ TEST(Sendmany, a_helo_failure_fails_every_message) {
   s.local_hostname = "client.example";
   const auto m = mails(3);
   algo::SendmanyAlgo a(s, m, 32);
-  play(a, {exchange("ehlo client.example\r\n", 502, "no"),
-           exchange("helo client.example\r\n", 554, "go away")});
+  play(a, {writes("ehlo client.example\r\n"), read(502, "no"), writes("helo client.example\r\n"),
+           read(554, "go away")});
   for (const MailResult& r : a.results()) EXPECT_TRUE(is<SMTPHeloError>(r.error));
+}
+
+// The driver refuses bytes that arrive before a write unless the write says replies are due:
+// only a write made while an earlier message waits for its reply may say so.
+TEST(Sendmany, only_writes_behind_outstanding_replies_allow_waiting_bytes) {
+  auto s = greeted(true);
+  const auto m = mails(3);
+  algo::SendmanyAlgo a(s, m, 2);
+  const std::vector<Reply> replies = {{250, "ok"}, {250, "ok"}, {250, "got 0"}, {250, "reset"},
+                                      {250, "ok"}, {250, "ok"}, {250, "got 1"}, {250, "reset"},
+                                      {250, "ok"}, {250, "ok"}, {250, "got 2"}};
+  std::vector<std::pair<std::string, bool>> writes_seen;
+  algo::step_result r;
+  std::size_t next_reply = 0;
+  for (;;) {
+    const algo::action act = a.resume(r);
+    r = {};
+    if (act.kind == algo::action_kind::done) break;
+    if (act.kind == algo::action_kind::write) {
+      writes_seen.emplace_back(std::string(act.bytes), act.replies_pending);
+    } else {
+      ASSERT_EQ(static_cast<int>(act.kind), static_cast<int>(algo::action_kind::read_reply));
+      ASSERT_LT(next_reply, replies.size());
+      r.reply = replies[next_reply++];
+    }
+  }
+  ASSERT_EQ(writes_seen.size(), 2u);
+  EXPECT_EQ(writes_seen[0].first, bdat_group(0, false) + bdat_group(1, true));
+  EXPECT_FALSE(writes_seen[0].second);  // nothing was due before the first write
+  EXPECT_EQ(writes_seen[1].first, bdat_group(2, true));
+  EXPECT_TRUE(writes_seen[1].second);  // message 1's replies are due
+  for (const MailResult& res : a.results()) EXPECT_TRUE(res.ok());
 }
 
 TEST(Sendmany, the_smtp_class_has_a_depth_setting) {

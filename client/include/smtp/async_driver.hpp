@@ -217,13 +217,17 @@ class AsyncDriver {
     }
   }
 
-  boost::asio::awaitable<void> write(std::string_view bytes, const std::string* trace) {
+  boost::asio::awaitable<void> write(std::string_view bytes, const std::string* trace,
+                                     bool replies_pending = false) {
     if (!open_) throw SMTPServerDisconnected("please run connect() first");
-    // No pipelining here: every earlier reply has been read, so any byte waiting now was sent out
-    // of turn (RFC 5321 section 4.1.1: replies only answer commands).
-    co_await read_waiting();
-    if (!inbuf_.empty())
-      throw SMTPProtocolError("bytes arrived with no command outstanding", inbuf_);
+    // Unless the algorithm says replies are still due, every earlier reply has been read, so any
+    // byte waiting now was sent out of turn (RFC 5321 section 4.1.1: replies only answer
+    // commands).
+    if (!replies_pending) {
+      co_await read_waiting();
+      if (!inbuf_.empty())
+        throw SMTPProtocolError("bytes arrived with no command outstanding", inbuf_);
+    }
     if (debuglevel_ > 0) {
       // An algorithm that writes credentials supplies the redacted text; an AUTH line written
       // any other way is redacted here, so no path shows a credential.
@@ -309,10 +313,10 @@ class AsyncDriver {
     try {
       switch (a.kind) {
         case algo::action_kind::write:
-          co_await write(a.bytes, a.trace);
+          co_await write(a.bytes, a.trace, a.replies_pending);
           break;
         case algo::action_kind::command: {
-          co_await write(a.bytes, a.trace);
+          co_await write(a.bytes, a.trace, a.replies_pending);
           Reply reply = co_await read_reply();
           r.reply = std::move(reply);
           break;

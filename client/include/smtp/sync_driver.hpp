@@ -77,7 +77,8 @@ class SyncDriver {
 
  private:
   algo::step_result perform(const algo::action& a);
-  void write(std::string_view bytes, const std::string* trace = nullptr);
+  void write(std::string_view bytes, const std::string* trace = nullptr,
+             bool replies_pending = false);
   void start_tls();
   Reply read_reply();
 

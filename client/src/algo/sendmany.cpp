@@ -12,6 +12,10 @@ namespace {
 // replies, far below any socket buffer.
 constexpr std::size_t reply_budget = 256;
 
+// Writes up to this size are collected and sent together; larger ones (streamed body pieces) go
+// to the driver as they are.
+constexpr std::size_t cork_limit = 16 * 1024;
+
 bool is_helo_error(const std::exception_ptr& e) {
   try {
     std::rethrow_exception(e);
@@ -84,6 +88,12 @@ void SendmanyAlgo::finish_slot(Slot& s) {
 
 void SendmanyAlgo::fail_all_remaining() {
   for (Slot& s : flight_) {
+    // The oldest message was the one talking when the connection went: it gets the driver's own
+    // error (a timeout stays a timeout); the others say what is known about them.
+    if (last_error_ && &s == &flight_.front()) {
+      results_[s.index].error = last_error_;
+      continue;
+    }
     results_[s.index].error =
         s.algo.all_written()
             ? std::make_exception_ptr(SMTPServerDisconnected(
@@ -101,10 +111,40 @@ void SendmanyAlgo::fail_all_remaining() {
   }
 }
 
+bool SendmanyAlgo::any_waiting() const {
+  for (const Slot& s : flight_) {
+    if (s.waiting) return true;
+  }
+  return false;
+}
+
+// Writes the collected bytes in one piece: the server wakes once for the previous message's end
+// and the next message's group.
+action SendmanyAlgo::flush() {
+  route_ = route::flush;
+  return action{action_kind::write, cork_, nullptr, cork_after_pending_};
+}
+
+// A write or command too large to copy (a streamed body piece), handed to the driver as it is.
+action SendmanyAlgo::direct(const action& a) {
+  const bool pending = any_waiting();
+  if (!pending) {
+    route_ = route::tail;
+    return a;
+  }
+  if (a.kind == action_kind::write) {
+    route_ = route::tail;
+    action w = a;
+    w.replies_pending = true;
+    return w;
+  }
+  route_ = route::split_write;  // the command's reply is read in its turn
+  return action{action_kind::write, a.bytes, a.trace, true};
+}
+
 // What the driver does next, given the action one message's algorithm asked for; nullopt when
 // the choice goes back to choose() (a read that must wait its turn, a finished message).
 std::optional<action> SendmanyAlgo::handle(Slot& s, const action& a) {
-  const bool tail = &s == &flight_.back();
   switch (a.kind) {
     case action_kind::done:
       finish_slot(s);
@@ -114,27 +154,36 @@ std::optional<action> SendmanyAlgo::handle(Slot& s, const action& a) {
       return std::nullopt;
     case action_kind::close:
       dead_ = true;
+      cork_.clear();
+      held_.reset();
       route_ = &s == &flight_.front() ? route::front : route::tail;
       return a;
     case action_kind::write:
     case action_kind::command:
     case action_kind::tls_handshake:
-      if (!tail) throw std::logic_error("SendmanyAlgo: a message wrote out of turn");
-      if (flight_.size() == 1) {
-        route_ = route::tail;
-        return a;
+      if (&s != &flight_.back() || a.kind == action_kind::tls_handshake) {
+        throw std::logic_error("SendmanyAlgo: a message wrote out of turn");
       }
       // Earlier messages still wait for replies: this one's bytes follow theirs on the wire, so
-      // none of them may send RSET any more; a command's reply is read in its turn.
+      // none of them may send RSET any more.
       for (Slot& other : flight_) {
         if (&other != &s) other.algo.set_successor_started();
       }
-      if (a.kind == action_kind::write) {
-        route_ = route::tail;
-        return a;
+      if (a.bytes.size() > cork_limit || a.trace != nullptr) {
+        if (!cork_.empty()) {
+          held_ = a;  // written right after the collected bytes
+          return flush();
+        }
+        return direct(a);
       }
-      route_ = route::split_write;
-      return action{action_kind::write, a.bytes, a.trace};
+      // Collected, and written when a reply must be read: the algorithm goes on as if written.
+      if (cork_.empty()) cork_after_pending_ = any_waiting();
+      cork_.append(a.bytes);
+      if (a.kind == action_kind::command) {
+        s.waiting = true;
+        return std::nullopt;
+      }
+      return handle(s, s.algo.resume({}));
   }
   return std::nullopt;
 }
@@ -142,6 +191,7 @@ std::optional<action> SendmanyAlgo::handle(Slot& s, const action& a) {
 action SendmanyAlgo::choose() {
   for (;;) {
     if (dead_ || fatal_) {
+      cork_.clear();
       fail_all_remaining();
       return action::done();
     }
@@ -156,6 +206,7 @@ action SendmanyAlgo::choose() {
       if (auto a = handle(t, t.algo.resume({}))) return *a;
       continue;
     }
+    if (!cork_.empty()) return flush();
     if (flight_.empty()) return action::done();
     if (!flight_.front().waiting) {
       throw std::logic_error("SendmanyAlgo: the oldest message is not waiting for a reply");
@@ -166,10 +217,23 @@ action SendmanyAlgo::choose() {
 }
 
 action SendmanyAlgo::resume(const step_result& r) {
-  if (r.error) dead_ = true;  // the driver has closed the connection
+  if (r.error) {
+    dead_ = true;  // the driver has closed the connection
+    last_error_ = r.error;
+  }
   switch (route_) {
     case route::start:
       return choose();
+    case route::flush: {
+      cork_.clear();
+      if (held_ && !dead_) {
+        const action a = *held_;
+        held_.reset();
+        return direct(a);
+      }
+      held_.reset();
+      return choose();
+    }
     case route::tail: {
       Slot& t = flight_.back();
       if (auto a = handle(t, t.algo.resume(r))) return *a;

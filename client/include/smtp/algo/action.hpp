@@ -26,16 +26,19 @@ struct action {
   std::string_view bytes;  // valid until the next resume()
   // What the debug trace shows instead of `bytes` when set (AUTH lines carry credentials).
   const std::string* trace = nullptr;
+  // Set on a write made while replies to earlier commands are still outstanding (sendmail_many):
+  // bytes already received then answer those commands and are not out of turn.
+  bool replies_pending = false;
 
-  static action write(std::string_view b) { return {action_kind::write, b, nullptr}; }
-  static action command(std::string_view b) { return {action_kind::command, b, nullptr}; }
+  static action write(std::string_view b) { return {action_kind::write, b, nullptr, false}; }
+  static action command(std::string_view b) { return {action_kind::command, b, nullptr, false}; }
   static action command_redacted(std::string_view b, const std::string& shown) {
-    return {action_kind::command, b, &shown};
+    return {action_kind::command, b, &shown, false};
   }
-  static action tls_handshake() { return {action_kind::tls_handshake, {}, nullptr}; }
-  static action read_reply() { return {action_kind::read_reply, {}, nullptr}; }
-  static action close() { return {action_kind::close, {}, nullptr}; }
-  static action done() { return {action_kind::done, {}, nullptr}; }
+  static action tls_handshake() { return {action_kind::tls_handshake, {}, nullptr, false}; }
+  static action read_reply() { return {action_kind::read_reply, {}, nullptr, false}; }
+  static action close() { return {action_kind::close, {}, nullptr, false}; }
+  static action done() { return {action_kind::done, {}, nullptr, false}; }
 };
 
 // What the driver reports back. `error` is set when the action failed; the driver has then already

@@ -31,8 +31,10 @@ namespace algo {
 // overlap (one round trip per message instead of two); with CHUNKING a message that fits in its
 // first chunk is all written at once, so up to `depth` messages are in flight (and every group
 // after the first starts with RSET, so a refused BDAT transaction cannot leak into the next).
-// At most about 256 replies are outstanding at any time, so the server's replies always fit in
-// the socket buffers while the client is still writing (RFC 2920 section 3.1's deadlock).
+// Small writes are collected and written together when a reply must be read (one write carries
+// the previous message's end and the next message's group). At most about 256 replies are
+// outstanding at any time, so the server's replies always fit in the socket buffers while the
+// client is still writing (RFC 2920 section 3.1's deadlock).
 //
 // Each message gets its own MailResult: a refusal of one does not stop the others (no RSET is
 // needed between them: the end of data finishes a transaction). A message the caller got wrong
@@ -58,9 +60,12 @@ class SendmanyAlgo {
     std::size_t replies;   // an upper bound of the replies this message gets
     bool waiting = false;  // asked to read a reply; the next one in turn is its own
   };
-  enum class route { start, tail, split_write, front };
+  enum class route { start, tail, split_write, front, flush };
 
   std::optional<action> handle(Slot& s, const action& a);
+  action flush();
+  action direct(const action& a);
+  bool any_waiting() const;
   action choose();
   bool start_next();
   void finish_slot(Slot& s);
@@ -75,9 +80,15 @@ class SendmanyAlgo {
   std::size_t next_ = 0;
   route route_ = route::start;
   bool dead_ = false;
-  std::exception_ptr fatal_;  // SMTPHeloError: every later message gets it
+  std::exception_ptr fatal_;       // SMTPHeloError: every later message gets it
+  std::exception_ptr last_error_;  // the driver's error that ended the connection
   std::size_t overlapped_ = 0;
   std::vector<MailResult> results_;
+  // Small writes collected until a reply must be read, then written as one; held_ is a large
+  // write that follows them.
+  std::string cork_;
+  bool cork_after_pending_ = false;  // replies to earlier writes were due when collecting began
+  std::optional<action> held_;
 };
 
 }  // namespace algo
