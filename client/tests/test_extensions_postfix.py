@@ -160,3 +160,50 @@ def test_nul_mid_stream_delivers_nothing(postfix, tmp_path, mode, offset):
     assert rc == 2 and out["error"]["type"] == "ValueError", out
     assert f"offset {offset}" in out["error"]["message"], out
     assert held(postfix, sender) == []
+
+
+# -- sendmail_many: several --data files over one connection ----------------------------------------
+
+def send_many(pf, tmp_path: Path, bodies: list[bytes], *args: str):
+    paths = []
+    for i, data in enumerate(bodies):
+        p = tmp_path / f"many-{i:03d}-{uuid.uuid4().hex[:6]}.eml"
+        p.write_bytes(data)
+        paths.append(p)
+    sender = f"s{uuid.uuid4().hex[:12]}@example.org"
+    argv = [str(BIN), "send", *pf.target, "--from", sender, "--to", "rcpt@example.net", "--json",
+            "--timeout", "30", "--debug", "1", *args]
+    for p in paths:
+        argv += ["--data", str(p)]
+    p = subprocess.run(argv, capture_output=True, timeout=120)
+    out = json.loads(p.stdout.decode().strip().splitlines()[-1])
+    return p.returncode, out, p.stderr.decode(errors="replace"), sender
+
+
+@pytest.mark.parametrize("mode", ["bdat", "data"])
+def test_many_messages_pipelined_all_delivered_intact(postfix, tmp_path, mode):
+    bodies = [f"Subject: many {i}\r\n\r\n.dot line {i}\r\nbody {i}\r\n".encode() for i in range(25)]
+    args = ["--no-chunking"] if mode == "data" else []
+    rc, out, err, sender = send_many(postfix, tmp_path, bodies, *args)
+    assert rc == 0 and out["ok"] and len(out["messages"]) == 25, (out, postfix.log_tail())
+    assert all(m["ok"] for m in out["messages"]), out
+    stored = sorted(body_of(s) for s in held(postfix, sender))
+    assert stored == sorted(f".dot line {i}\nbody {i}\n".encode() for i in range(25))
+    sends = wire_lines(err)
+    # The groups really overlap: one write carries a message's end and the next message's MAIL.
+    if mode == "data":
+        assert any(".\\r\\nmail FROM:" in s for s in sends), sends[:6]
+    else:
+        assert any("rset\\r\\nmail FROM:" in s for s in sends), sends[:6]
+
+
+def test_many_one_message_too_large_fails_alone(postfix, tmp_path):
+    bodies = [b"Subject: a\r\n\r\nfirst\r\n", b"x" * (LIMIT + 10) + b"\r\n",
+              b"Subject: c\r\n\r\nthird\r\n"]
+    rc, out, err, sender = send_many(postfix, tmp_path, bodies)
+    assert rc == 1 and not out["ok"], out
+    results = out["messages"]
+    assert [m["ok"] for m in results] == [True, False, True], out
+    assert results[1]["error"]["type"] == "SMTPMessageTooLarge", out
+    stored = sorted(body_of(s) for s in held(postfix, sender))
+    assert stored == [b"first\n", b"third\n"]

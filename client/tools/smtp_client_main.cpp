@@ -1,13 +1,17 @@
 // smtp-client: sends one message with the smtp::client library (swaks-like). See --help.
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <smtp/smtp.hpp>
+#include <span>
 #include <sstream>
 #include <system_error>
 
@@ -45,6 +49,11 @@ When the server advertises CHUNKING the message goes as BDAT chunks instead (--n
 or standard input with bounded memory; a NUL found mid-stream abandons the transaction (no end of
 data is sent, the connection is closed) with "ValueError" naming the offset, exit status 2. A
 message larger than the server's SIZE limit is refused before MAIL (SMTPMessageTooLarge).
+Several --data FILE options send one message per file, in order, with the same envelope over one
+connection (sendmail_many: each message pipelined behind the previous one when the server
+advertises PIPELINING); --json then prints {"ok": ALL_OK, "messages": [{"data": FILE, "ok": true,
+"refused": {...}} or {"data": FILE, "ok": false, "error": {...}}, ...]} and the exit status is 0
+only when every message was accepted.
 --server defaults to localhost; the port to 25 (2003 with --lmtp, 465 with --tls).
 TLS: --tls (implicit TLS) or --starttls (required: a server without STARTTLS is an error, never a
 plaintext fallback); the certificate is verified against the system store (or --cafile) and the
@@ -68,12 +77,28 @@ std::string dump(const json& j) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+// What a failure is called in the output: the exception class, its SMTP code, the text, the
+// details (sender, refused recipients) and the exit status.
+struct Failure {
+  std::string type;
+  std::optional<int> code;
+  std::string message;
+  json extra = json::object();
+  int status = exit_failure;
+};
+
+json failure_json(const Failure& f) {
+  json err = {
+      {"type", f.type}, {"code", f.code ? json(*f.code) : json(nullptr)}, {"message", f.message}};
+  for (auto it = f.extra.begin(); it != f.extra.end(); ++it) err[it.key()] = it.value();
+  return err;
+}
+
 int report_error(bool as_json, std::string_view type, std::optional<int> code,
                  const std::string& message, const json& extra, int status) {
+  const Failure f{std::string(type), code, message, extra, status};
   if (as_json) {
-    json err = {{"type", type}, {"code", code ? json(*code) : json(nullptr)}, {"message", message}};
-    for (auto it = extra.begin(); it != extra.end(); ++it) err[it.key()] = it.value();
-    std::cout << dump({{"ok", false}, {"error", err}}) << std::endl;
+    std::cout << dump({{"ok", false}, {"error", failure_json(f)}}) << std::endl;
   } else {
     std::cerr << "smtp-client: " << type << ": " << message << std::endl;
     if (extra.contains("recipients")) {
@@ -86,13 +111,68 @@ int report_error(bool as_json, std::string_view type, std::optional<int> code,
   return status;
 }
 
+Failure describe_error(std::exception_ptr e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const smtp::SMTPSenderRefused& ex) {
+    return {std::string(ex.type_name()), ex.smtp_code, ex.smtp_error, {{"sender", ex.sender}}};
+  } catch (const smtp::SMTPRecipientsRefused& ex) {
+    return {std::string(ex.type_name()),
+            std::nullopt,
+            ex.what(),
+            {{"recipients", refused_json(ex.recipients)}}};
+  } catch (const smtp::SMTPResponseException& ex) {
+    std::optional<int> code;
+    if (ex.smtp_code >= 0) code = ex.smtp_code;
+    return {std::string(ex.type_name()), code, ex.smtp_error};
+  } catch (const smtp::SMTPException& ex) {
+    return {std::string(ex.type_name()), std::nullopt, ex.what()};
+  } catch (const std::invalid_argument& ex) {
+    return {"ValueError", std::nullopt, ex.what(), json::object(), exit_usage};
+  } catch (const std::exception& ex) {
+    return {"Error", std::nullopt, ex.what()};
+  }
+}
+
+int report_failure(bool as_json, const Failure& f) {
+  return report_error(as_json, f.type, f.code, f.message, f.extra, f.status);
+}
+
+// A message file opened when the client starts that message and closed at its end, so a long
+// list of --data files never holds more than a few open at once.
+class LazyFileBody final : public smtp::BodySource {
+ public:
+  explicit LazyFileBody(std::string path) : path_(std::move(path)) {}
+  std::size_t read(std::span<char> buffer) override {
+    if (!file_) file_.emplace(path_);
+    const std::size_t n = file_->read(buffer);
+    if (n == 0) file_.reset();
+    return n;
+  }
+  std::optional<std::uint64_t> size() const override {
+    std::error_code ec;
+    const auto n = std::filesystem::file_size(path_, ec);
+    if (ec) return std::nullopt;
+    return n;
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  std::optional<smtp::FileBody> file_;
+};
+
+struct SendArgs;
+int send_many(smtp::SMTP& client, const SendArgs& a,
+              const std::vector<std::unique_ptr<LazyFileBody>>& files);
+
 struct SendArgs {
   std::string server = "localhost";
   std::string unix_path;
   bool lmtp = false;
   std::string from;
   std::vector<std::string> to;
-  std::string data_file;
+  std::vector<std::string> data_files;  // none or "-": standard input; several: sendmail_many
   std::vector<std::string> mail_options;
   std::vector<std::string> rcpt_options;
   std::string local_hostname;
@@ -132,15 +212,26 @@ std::optional<std::string> read_password(const SendArgs& a, std::string& why) {
 int run_send(const SendArgs& a) {
   // The message is streamed (never read whole): from the file, or from standard input.
   std::unique_ptr<smtp::BodySource> body;
-  if (a.data_file.empty() || a.data_file == "-") {
+  std::vector<std::unique_ptr<LazyFileBody>> files;  // several --data: one message each
+  if (a.data_files.size() > 1) {
+    for (const auto& f : a.data_files) {
+      std::error_code ec;
+      if (f == "-" || !std::filesystem::is_regular_file(f, ec)) {
+        return report_error(a.json, "UsageError", std::nullopt,
+                            "with several --data, each must be a readable regular file: " + f,
+                            json::object(), exit_usage);
+      }
+      files.push_back(std::make_unique<LazyFileBody>(f));
+    }
+  } else if (a.data_files.empty() || a.data_files[0] == "-") {
     body = std::make_unique<smtp::StreamBody>(std::cin);
   } else {
     try {
-      body = std::make_unique<smtp::FileBody>(a.data_file);
+      body = std::make_unique<smtp::FileBody>(a.data_files[0]);
     } catch (const std::system_error& e) {
       return report_error(a.json, "UsageError", std::nullopt,
-                          "cannot read " + a.data_file + ": " + e.code().message(), json::object(),
-                          exit_usage);
+                          "cannot read " + a.data_files[0] + ": " + e.code().message(),
+                          json::object(), exit_usage);
     }
   }
 
@@ -203,6 +294,7 @@ int run_send(const SendArgs& a) {
       client->starttls(tls);
     }
     if (password) client->login(a.user, *password);
+    if (!files.empty()) return send_many(*client, a, files);
     const smtp::RefusedRecipients refused =
         client->sendmail(a.from, a.to, *body, a.mail_options, a.rcpt_options);
     try {
@@ -220,22 +312,49 @@ int run_send(const SendArgs& a) {
       }
     }
     return exit_ok;
-  } catch (const smtp::SMTPSenderRefused& e) {
-    return report_error(a.json, e.type_name(), e.smtp_code, e.smtp_error, {{"sender", e.sender}},
-                        exit_failure);
-  } catch (const smtp::SMTPRecipientsRefused& e) {
-    return report_error(a.json, e.type_name(), std::nullopt, e.what(),
-                        {{"recipients", refused_json(e.recipients)}}, exit_failure);
-  } catch (const smtp::SMTPResponseException& e) {
-    std::optional<int> code;
-    if (e.smtp_code >= 0) code = e.smtp_code;
-    return report_error(a.json, e.type_name(), code, e.smtp_error, json::object(), exit_failure);
-  } catch (const smtp::SMTPException& e) {
-    return report_error(a.json, e.type_name(), std::nullopt, e.what(), json::object(),
-                        exit_failure);
-  } catch (const std::invalid_argument& e) {
-    return report_error(a.json, "ValueError", std::nullopt, e.what(), json::object(), exit_usage);
+  } catch (const smtp::SMTPException&) {
+    return report_failure(a.json, describe_error(std::current_exception()));
+  } catch (const std::invalid_argument&) {
+    return report_failure(a.json, describe_error(std::current_exception()));
   }
+}
+
+// Several --data files: one sendmail_many() call, one result per file.
+int send_many(smtp::SMTP& client, const SendArgs& a,
+              const std::vector<std::unique_ptr<LazyFileBody>>& files) {
+  std::vector<smtp::OutgoingMail> mails;
+  for (const auto& f : files) {
+    mails.push_back({a.from, a.to, {}, f.get(), a.mail_options, a.rcpt_options});
+  }
+  const std::vector<smtp::MailResult> results = client.sendmail_many(mails);
+  try {
+    client.quit();
+  } catch (const smtp::SMTPException&) {
+    // The outcomes are known; a failing QUIT does not change them.
+  }
+  bool all_ok = true;
+  json out = json::array();
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const smtp::MailResult& r = results[i];
+    const std::string& path = files[i]->path();
+    if (r.ok()) {
+      out.push_back({{"data", path}, {"ok", true}, {"refused", refused_json(r.refused)}});
+      if (!a.json) {
+        std::cout << path << ": accepted for " << (a.to.size() - r.refused.size()) << " of "
+                  << a.to.size() << " recipient(s)" << std::endl;
+        for (const auto& [addr, reply] : r.refused) {
+          std::cout << "  refused " << addr << ": " << reply.code << " " << reply.text << std::endl;
+        }
+      }
+      continue;
+    }
+    all_ok = false;
+    const Failure f = describe_error(r.error);
+    out.push_back({{"data", path}, {"ok", false}, {"error", failure_json(f)}});
+    if (!a.json) std::cout << path << ": " << f.type << ": " << f.message << std::endl;
+  }
+  if (a.json) std::cout << dump({{"ok", all_ok}, {"messages", out}}) << std::endl;
+  return all_ok ? exit_ok : exit_failure;
 }
 
 }  // namespace
@@ -254,7 +373,9 @@ int main(int argc, char** argv) {
   send->add_option("--from", args.from, "envelope sender (\"\" or \"<>\" for the null sender)")
       ->required();
   send->add_option("--to", args.to, "envelope recipient (repeatable)")->required();
-  send->add_option("--data", args.data_file, "message FILE (standard input when absent or -)");
+  send->add_option("--data", args.data_files,
+                   "message FILE (standard input when absent or -); repeat it to send several "
+                   "messages with the same envelope over one connection (sendmail_many)");
   send->add_option("--mail-option", args.mail_options, "ESMTP MAIL parameter (repeatable)");
   send->add_option("--rcpt-option", args.rcpt_options, "ESMTP RCPT parameter (repeatable)");
   send->add_option("--local-hostname", args.local_hostname, "name for EHLO/HELO/LHLO");
