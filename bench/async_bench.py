@@ -3,7 +3,8 @@
 Postfix smtp-sink, in one run (issue 8): messages/s of each and the ratio, medians of --rounds
 rounds, 1 KiB messages. smtp-source runs twice: with its default (one message per connection)
 and with -d (sessions kept open, as the pool keeps its connections). The async client is
-smtp-async-bench (bench/async_bench.cpp: smtp::AsyncPool of AsyncSMTP connections, one thread).
+smtp-async-bench (bench/async_bench.cpp: smtp::AsyncPool of AsyncSMTP connections, one thread),
+one message per call (without and with PIPELINING) and in batches of 50 through sendmail_many.
 
   /usr/bin/python3 bench/async_bench.py --async-bench build/ci/bin/smtp-async-bench
 """
@@ -59,11 +60,13 @@ def run_source(port: int, sessions: int, messages: int, size: int, keep: bool) -
 
 
 def run_async(binary: str, port: int, connections: int, messages: int, size: int,
-              pipelining: bool) -> float:
+              pipelining: bool, many: int = 0) -> float:
     argv = [binary, "--port", str(port), "--connections", str(connections), "--messages",
             str(messages), "--size", str(size)]
     if pipelining:
         argv.append("--pipelining")
+    if many:
+        argv += ["--many", str(many)]
     out = subprocess.run(argv, check=True, stdout=subprocess.PIPE, text=True).stdout
     result = json.loads(out.strip().splitlines()[-1])
     if result["ok"] != messages:
@@ -94,6 +97,9 @@ def main() -> int:
                 run_async(a.async_bench, sink.port, a.connections, a.messages, a.size, False))
             rows.setdefault(f"AsyncPool {a.connections} conns PIPELINING", []).append(
                 run_async(a.async_bench, sink.port, a.connections, a.messages, a.size, True))
+            rows.setdefault(f"AsyncPool {a.connections} conns sendmail_many", []).append(
+                run_async(a.async_bench, sink.port, a.connections, a.messages, a.size, True,
+                          many=50))
     finally:
         sink.stop()
     load = " ".join(Path("/proc/loadavg").read_text().split()[:3])

@@ -141,6 +141,20 @@ asio::awaitable<RefusedRecipients> AsyncPool::sendmail(std::string from_addr,
   co_return refused;
 }
 
+asio::awaitable<std::vector<MailResult>> AsyncPool::sendmail_many(
+    std::span<const OutgoingMail> mails) {
+  std::vector<MailResult> results;
+  auto send = [&](AsyncSMTP& smtp) -> asio::awaitable<void> {
+    std::vector<MailResult> r = co_await smtp.sendmail_many(mails);
+    results = std::move(r);
+  };
+  co_await with_connection(send);
+  for (const MailResult& r : results) {
+    if (r.ok()) ++stats_.messages;
+  }
+  co_return results;
+}
+
 asio::awaitable<void> AsyncPool::close() {
   ++closing_generation_;
   std::vector<Entry> idle;

@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -37,7 +38,7 @@ class AsyncPool {
     std::size_t reused = 0;    // transactions that ran on an already used connection
     std::size_t dropped = 0;   // connections given up after a failure (or a failed NOOP)
     std::size_t retired = 0;   // connections closed with QUIT (message limit, close())
-    std::size_t messages = 0;  // sendmail() calls that returned normally
+    std::size_t messages = 0;  // messages accepted (sendmail() returned, or a MailResult ok)
   };
 
   AsyncPool(boost::asio::any_io_executor ex, std::size_t max_connections, Factory factory);
@@ -49,6 +50,11 @@ class AsyncPool {
   awaitable<RefusedRecipients> sendmail(std::string from_addr, std::vector<std::string> to_addrs,
                                         std::string msg, Options mail_options = {},
                                         Options rcpt_options = {});
+  // As AsyncSMTP::sendmail_many on one of the pool's connections: the messages pipelined behind
+  // each other, one MailResult per message (refusals are results, not exceptions). The connection
+  // is dropped afterwards if the batch lost it. `mails` (and any body source) must outlive the
+  // awaited call. The batch counts as one transaction for set_max_messages_per_connection.
+  awaitable<std::vector<MailResult>> sendmail_many(std::span<const OutgoingMail> mails);
   // Runs `use` on a pooled connection (for anything else than sendmail: send_message, verify...).
   // The connection returns to the pool unless `use` threw an SMTPServerDisconnected or left it
   // closed.
