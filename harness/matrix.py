@@ -369,8 +369,17 @@ def run_cpp(file: str, listener: dict, cafile: Path | None, async_api: bool = Fa
 
 # -- outcomes ---------------------------------------------------------------------------------------
 
+def _describe_result(result: dict) -> str:
+    """One message of sendmail_many, as `results=` writes it: `ok` or `SMTPDataError:554`."""
+    if result.get("ok"):
+        return "ok"
+    e = result.get("error") or {}
+    return f"{e.get('type')}:{e['code']}" if e.get("code") is not None else f"{e.get('type')}"
+
+
 def describe(outcome: dict) -> str:
-    """One line: `ok reply=221 refused=carol@example.org:550` or `raises SMTPSenderRefused 553 (text)`."""
+    """One line: `ok reply=221 refused=carol@example.org:550 results=ok,SMTPDataError:554` or
+    `raises SMTPSenderRefused 553 (text)`."""
     if "unsupported" in outcome:
         return f"unsupported: {outcome['unsupported']}"
     if outcome.get("ok"):
@@ -379,10 +388,40 @@ def describe(outcome: dict) -> str:
             parts.append(f"reply={outcome['reply'][0]}")
         if outcome.get("refused"):
             parts.append("refused=" + ",".join(f"{a}:{v[0]}" for a, v in outcome["refused"].items()))
+        if outcome.get("results") is not None:
+            parts.append("results=" + ",".join(_describe_result(r) for r in outcome["results"]))
         return " ".join(parts)
     e = outcome.get("error") or {}
     code = f" {e['code']}" if e.get("code") is not None else ""
     return f"raises {e.get('type')}{code} ({e.get('message', '')!s:.200})"
+
+
+def _compare_results(want: list[dict], got: list[dict] | None) -> list[str]:
+    """sendmail_many's results, message by message (1-based in the messages)."""
+    if got is None:
+        return [f"expected results for {len(want)} message(s), the client reported none "
+                "(no sendmail_many result)"]
+    if len(got) != len(want):
+        return [f"expected results for {len(want)} message(s), got {len(got)}: "
+                + ",".join(_describe_result(r) for r in got)]
+    problems = []
+    for i, (w, g) in enumerate(zip(want, got), start=1):
+        if w["result"] == "ok":
+            if not g.get("ok"):
+                e = g.get("error") or {}
+                problems.append(f"message {i}: expected ok, got {_describe_result(g)} "
+                                f"({e.get('message', '')!s:.200})")
+            continue
+        if g.get("ok"):
+            problems.append(f"message {i}: expected {w['exception']}, got ok")
+            continue
+        e = g.get("error") or {}
+        if w["exception"] not in (e.get("types") or [e.get("type")]):
+            problems.append(f"message {i}: expected {w['exception']} (or a subclass), got "
+                            f"{e.get('type')} (classes {e.get('types')})")
+        if w.get("code") is not None and e.get("code") != w["code"]:
+            problems.append(f"message {i}: expected code {w['code']}, got {e.get('code')}")
+    return problems
 
 
 def compare(expect: dict, outcome: dict) -> list[str]:
@@ -399,6 +438,8 @@ def compare(expect: dict, outcome: dict) -> list[str]:
         got_refused = {a: v[0] for a, v in (outcome.get("refused") or {}).items()}
         if got_refused != (expect.get("refused") or {}):
             problems.append(f"expected refused {expect.get('refused') or {}}, got {got_refused}")
+        if expect.get("results") is not None:
+            problems += _compare_results(expect["results"], outcome.get("results"))
         return problems
     if outcome.get("ok"):
         return [f"expected `{expect['text']}`, got {describe(outcome)}"]

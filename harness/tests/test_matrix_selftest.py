@@ -47,6 +47,50 @@ def test_compare_exceptions_match_base_classes():
     assert matrix.compare(exact, OK)[0].startswith("expected `raises SMTPSenderRefused 553`, got ok")
 
 
+DATA_ERROR = {"type": "SMTPDataError", "types": ["SMTPDataError", "SMTPResponseException", "SMTPException"],
+              "code": 554, "message": "spam"}
+MANY = {"ok": True, "reply": None, "refused": {},
+        "results": [{"ok": True, "refused": {}}, {"ok": False, "error": DATA_ERROR}]}
+
+
+def many(text: str, *results: dict) -> dict:
+    return expect(text, result="ok", refused={}, results=list(results))
+
+
+OK_RESULT = {"result": "ok"}
+
+
+def raises(exception: str, code: int | None = None) -> dict:
+    return {"result": "raises", "exception": exception, "code": code}
+
+
+def test_compare_sendmail_many_results_message_by_message():
+    assert matrix.compare(many("ok results=ok,SMTPDataError:554", OK_RESULT,
+                               raises("SMTPDataError", 554)), MANY) == []
+    # A base class matches, as for `raises`; no code: any.
+    assert matrix.compare(many("ok results=ok,SMTPException", OK_RESULT, raises("SMTPException")),
+                          MANY) == []
+    assert matrix.compare(many("ok results=ok,ok", OK_RESULT, OK_RESULT), MANY) == [
+        "message 2: expected ok, got SMTPDataError:554 (spam)"]
+    assert matrix.compare(many("ok results=SMTPDataError,SMTPDataError", raises("SMTPDataError"),
+                               raises("SMTPDataError")), MANY) == [
+        "message 1: expected SMTPDataError, got ok"]
+    assert matrix.compare(many("ok results=ok,SMTPDataError:550", OK_RESULT,
+                               raises("SMTPDataError", 550)), MANY) == [
+        "message 2: expected code 550, got 554"]
+    wrong_class = matrix.compare(many("ok results=ok,SMTPSenderRefused", OK_RESULT,
+                                      raises("SMTPSenderRefused")), MANY)
+    assert len(wrong_class) == 1 and wrong_class[0].startswith(
+        "message 2: expected SMTPSenderRefused (or a subclass), got SMTPDataError")
+    assert matrix.compare(many("ok results=ok", OK_RESULT), MANY) == [
+        "expected results for 1 message(s), got 2: ok,SMTPDataError:554"]
+    no_results = dict(MANY)
+    del no_results["results"]
+    assert matrix.compare(many("ok results=ok", OK_RESULT), no_results)[0].startswith(
+        "expected results for 1 message(s), the client reported none")
+    assert matrix.describe(MANY) == "ok results=ok,SMTPDataError:554"
+
+
 GREETING_NOOP = """
 S: 220 mx.example.org ESMTP
 C: NOOP
@@ -62,6 +106,18 @@ CORPUS = {
                             "client: quit\nexpect: ok reply=250\n" + GREETING_NOOP,
     "bad/diverges.scn": "description: the script wants RSET, the client sends NOOP\nclient: noop\n"
                         "expect: ok reply=250\n\nS: 220 mx.example.org ESMTP\nC: RSET\nS: 250 Ok\n",
+    # Both messages are accepted; the expectation says the second was refused (a wrong results=
+    # must fail the run). smtplib is left out (no sendmail_many): a skip.
+    "bad/many-wrong-results.scn":
+        "description: two messages accepted, results= says otherwise\nclients: cpp cpp-async\n"
+        "note-clients: sendmail_many is not in smtplib\noption: pipelining=1\n"
+        "client: sendmail_many a@example.org b@example.org a@example.org c@example.org\n"
+        "expect: ok results=ok,SMTPDataError:554\n\n"
+        "S: 220 mx.example.org ESMTP\nC: EHLO *\nS: 250-mx.example.org\nS: 250 PIPELINING\n"
+        "C: MAIL FROM:<a@example.org>\nC: RCPT TO:<b@example.org>\nC: DATA\n"
+        "S: 250 Ok\nS: 250 Ok\nS: 354 go\ndata\n"
+        "C: MAIL FROM:<a@example.org>\nC: RCPT TO:<c@example.org>\nC: DATA\n"
+        "S: 250 queued 1\nS: 250 Ok\nS: 250 Ok\nS: 354 go\ndata\nS: 250 queued 2\n",
 }
 
 
@@ -87,10 +143,12 @@ def selftest_run(tmp_path_factory):
 def test_selftest_passes_and_fails_the_right_runs(selftest_run):
     out = selftest_run.stdout
     assert selftest_run.returncode == 1, out + selftest_run.stderr
-    assert "4 failed, 2 passed" in out, out  # 3 files over plain (their only transport) x 2 clients
+    # 4 files over plain (their only transport) x 2 clients; smtplib skips the sendmail_many file
+    assert "5 failed, 2 passed, 1 skipped" in out, out
     for client in ("cpp", "smtplib"):
         assert f"FAILED harness/tests/test_matrix.py::test_scenario[bad/wrong-expect.scn-plain-{client}]" in out
         assert f"FAILED harness/tests/test_matrix.py::test_scenario[bad/diverges.scn-plain-{client}]" in out
+    assert "FAILED harness/tests/test_matrix.py::test_scenario[bad/many-wrong-results.scn-plain-cpp]" in out
     assert "good/noop.scn-plain" not in out.split("short test summary")[-1]
 
 
@@ -103,3 +161,6 @@ def test_selftest_failure_message_has_location_transcript_and_trace(selftest_run
     assert "S: 220 mx.example.org ESMTP\\r\\n" in out         # the transcript
     assert "client trace (cpp, debuglevel 2)" in out and "client trace (smtplib, debuglevel 2)" in out
     assert out.count("send: 'noop\\r\\n'") >= 4     # both clients' debug lines, both failed runs
+    # sendmail_many: which message differed, and the whole outcome as results= writes it
+    assert "message 2: expected SMTPDataError, got ok" in out
+    assert "actual: ok results=ok,ok" in out

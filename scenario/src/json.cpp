@@ -28,6 +28,23 @@ json outcome_json(const Outcome& o) {
   if (o.ok) {
     if (o.reply) j["reply"] = *o.reply;
     j["refused"] = o.refused;
+    // sendmail_many: one entry per message, {"result": "ok"} or {"result": "raises",
+    // "exception": NAME, "code": CODE|null}; null when the outcome does not state them.
+    if (o.results) {
+      json results = json::array();
+      for (const auto& r : *o.results) {
+        if (r.ok) {
+          results.push_back({{"result", "ok"}});
+        } else {
+          results.push_back({{"result", "raises"},
+                             {"exception", r.exception},
+                             {"code", r.code ? json(*r.code) : json(nullptr)}});
+        }
+      }
+      j["results"] = results;
+    } else {
+      j["results"] = nullptr;
+    }
   } else {
     j["exception"] = o.exception;
     j["code"] = o.code ? json(*o.code) : json(nullptr);

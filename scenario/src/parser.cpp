@@ -52,6 +52,12 @@ const std::vector<CallSpec>& call_specs() {
       {"login", 2, 2, {"initial_response_ok"}, false},
       {"login_oauth2", 2, 2, {"initial_response_ok"}, false},
       {"sendmail", 2, 2, {"mail_options", "rcpt_options"}, true},
+      // Pairs FROM TO[,TO...], one per message (checked in client_call).
+      {"sendmail_many",
+       2,
+       2 * ParserLimits::max_many_messages,
+       {"mail_options", "rcpt_options"},
+       true},
       {"send_message", 0, 0, {"from_addr", "to_addrs", "mail_options", "rcpt_options"}, true},
       {"verify", 1, 1, {}, false},
       {"expn", 1, 1, {}, false},
@@ -541,6 +547,7 @@ class Parser {
         call.args.push_back(std::move(bytes));
       }
     }
+    if (call.name == "sendmail_many") check_many_args(call);
     if (call.args.size() < spec->min_args || call.args.size() > spec->max_args) {
       fail(where, "'" + call.name + "' takes " +
                       (spec->min_args == spec->max_args ? std::to_string(spec->min_args)
@@ -550,6 +557,67 @@ class Parser {
     }
     if (spec->needs_message) needs_message_ = true;
     scenario_.client.calls.push_back(std::move(call));
+  }
+
+  // sendmail_many FROM TO[,TO...] [FROM TO[,TO...]]...: every pair is one message.
+  void check_many_args(const ClientCall& call) {
+    const std::size_t n = call.args.size();
+    const std::string rule =
+        "'sendmail_many' takes pairs 'FROM TO[,TO...]', one per message, 1 to " +
+        std::to_string(ParserLimits::max_many_messages) + " messages (2 to " +
+        std::to_string(2 * ParserLimits::max_many_messages) + " arguments)";
+    if (n < 2) fail(call.where, rule + ": got " + std::to_string(n) + " argument(s)");
+    if (n > 2 * ParserLimits::max_many_messages) {
+      fail(call.where, rule + ": got " + std::to_string(n) + " arguments");
+    }
+    if (n % 2 != 0) {
+      fail(call.where, rule + ": got " + std::to_string(n) +
+                           " arguments, an odd number (a FROM without its TO list)");
+    }
+  }
+
+  // `results=R1,R2,...`: each R is `ok`, `EXCEPTION` or `EXCEPTION:CODE`.
+  std::vector<MessageResult> message_results(const std::string& list, const Location& where) {
+    const std::string form =
+        "expected 'results=R1,R2,...' where each R is ok, EXCEPTION or "
+        "EXCEPTION:CODE";
+    std::vector<MessageResult> out;
+    if (list.empty() || list.front() == ',' || list.back() == ',' ||
+        list.find(",,") != std::string::npos) {
+      fail(where, form + ", got 'results=" + list + "'");
+    }
+    for (const auto& item : split_words(list, true)) {
+      MessageResult r;
+      if (item == "ok") {
+        out.push_back(r);
+        continue;
+      }
+      r.ok = false;
+      const auto colon = item.find(':');
+      r.exception = item.substr(0, colon);
+      if (r.exception == "ok") fail(where, "results: 'ok' takes no code, got '" + item + "'");
+      if (!is_known_exception(r.exception)) {
+        fail(where, "results: unknown exception '" + r.exception + "' (expected ok or one of " +
+                        exception_names() + ")");
+      }
+      if (colon != std::string::npos) {
+        const std::string code = item.substr(colon + 1);
+        auto n = parse_int(code);
+        if (!n || *n < 100 || *n > 599) {
+          fail(where, "results: expected a reply code 100-599 after '" + r.exception + ":', got '" +
+                          code + "'");
+        }
+        r.code = static_cast<int>(*n);
+      }
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  static std::string exception_names() {
+    std::string names;
+    for (const char* n : known_exceptions) names += std::string(names.empty() ? "" : ", ") + n;
+    return names;
   }
 
   Outcome outcome(const std::string& value, const Location& where) {
@@ -564,7 +632,8 @@ class Parser {
     };
     if (words.empty())
       fail(where,
-           "expected 'ok [reply=CODE] [refused=ADDR:CODE,...]' or 'raises EXCEPTION [CODE]'");
+           "expected 'ok [reply=CODE] [refused=ADDR:CODE,...] [results=R,...]' or 'raises "
+           "EXCEPTION [CODE]'");
     if (words[0] == "ok") {
       o.ok = true;
       for (std::size_t i = 1; i < words.size(); ++i) {
@@ -579,18 +648,29 @@ class Parser {
             }
             o.refused[item.substr(0, colon)] = bad_code(item.substr(colon + 1));
           }
+        } else if (w.starts_with("results=")) {
+          if (o.results) fail(where, "'results=' given twice");
+          o.results = message_results(w.substr(8), where);
         } else {
           fail(where,
-               "after 'ok' expected 'reply=CODE' or 'refused=ADDR:CODE,...', got '" + w + "'");
+               "after 'ok' expected 'reply=CODE', 'refused=ADDR:CODE,...' or 'results=R,...', got "
+               "'" +
+                   w + "'");
         }
       }
     } else if (words[0] == "raises") {
       o.ok = false;
+      for (const auto& w : words) {
+        if (w.starts_with("results=")) {
+          fail(where,
+               "'results=' belongs to an 'ok' outcome: sendmail_many returns normally and "
+               "reports each message's result");
+        }
+      }
       if (words.size() < 2 || words.size() > 3) fail(where, "expected 'raises EXCEPTION [CODE]'");
       if (!is_known_exception(words[1])) {
-        std::string names;
-        for (const char* n : known_exceptions) names += std::string(names.empty() ? "" : ", ") + n;
-        fail(where, "unknown exception '" + words[1] + "' (expected one of " + names + ")");
+        fail(where,
+             "unknown exception '" + words[1] + "' (expected one of " + exception_names() + ")");
       }
       o.exception = words[1];
       if (words.size() == 3) o.code = bad_code(words[2]);
@@ -619,6 +699,7 @@ class Parser {
     if (client.calls.empty() && client.expect) {
       fail(client.expect->where, "'expect:' without any 'client:' call");
     }
+    check_many(client);
     if (!client.smtplib_note.empty() && !client.expect_smtplib) {
       fail(note_where_, "'note-smtplib:' explains 'expect-smtplib:', which is missing");
     }
@@ -680,6 +761,46 @@ class Parser {
         fail(s.where, "'data-lines " + std::to_string(s.count) + "' followed by " +
                           std::to_string(s.content.size()) + " 'D:' line(s): give all or none");
       }
+    }
+  }
+
+  // sendmail_many is ours only; `results=` describes its last call.
+  void check_many(const ClientSection& client) {
+    const ClientCall* first_many = nullptr;
+    const ClientCall* last_many = nullptr;
+    for (const auto& c : client.calls) {
+      if (c.name != "sendmail_many") continue;
+      if (!first_many) first_many = &c;
+      last_many = &c;
+    }
+    const auto& clients = scenario_.clients;
+    if (first_many && (clients.empty() ||
+                       std::find(clients.begin(), clients.end(), "smtplib") != clients.end())) {
+      fail(first_many->where,
+           "smtplib has no sendmail_many: leave it out with 'clients: cpp cpp-async' (and "
+           "'note-clients: sendmail_many is not in smtplib')");
+    }
+    if (client.expect_smtplib && client.expect_smtplib->results) {
+      fail(client.expect_smtplib->where,
+           "'results=' in 'expect-smtplib:': smtplib has no sendmail_many");
+    }
+    if (!client.expect) return;
+    const Outcome& o = *client.expect;
+    if (o.results && !last_many) {
+      fail(o.where,
+           "'results=' needs a 'client: sendmail_many' call (it lists one result per message)");
+    }
+    if (!last_many) return;
+    const std::size_t messages = last_many->args.size() / 2;
+    if (o.ok && !o.results) {
+      fail(o.where,
+           "an 'ok' outcome after sendmail_many needs 'results=' (one per message): the call "
+           "returns normally even when every message failed");
+    }
+    if (o.results && o.results->size() != messages) {
+      fail(o.where, "'results=' lists " + std::to_string(o.results->size()) +
+                        " result(s), but the last sendmail_many (at " + last_many->where.str() +
+                        ") sends " + std::to_string(messages) + " message(s)");
     }
   }
 

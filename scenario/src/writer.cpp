@@ -43,6 +43,20 @@ std::string outcome_text(const Outcome& o) {
         first = false;
       }
     }
+    if (o.results) {
+      out += " results=";
+      bool first = true;
+      for (const auto& r : *o.results) {
+        out += first ? "" : ",";
+        first = false;
+        if (r.ok) {
+          out += "ok";
+          continue;
+        }
+        out += r.exception;
+        if (r.code) out += ":" + std::to_string(*r.code);
+      }
+    }
   } else {
     out = "raises " + o.exception;
     if (o.code) out += " " + std::to_string(*o.code);

@@ -139,6 +139,55 @@ TEST(Parser, BdatStepSizeLastnessCaptureAndContent) {
   EXPECT_TRUE(s.playable_as_server());
 }
 
+// sendmail_many: pairs FROM TO[,TO...], one per message; `results=` one per message of the last
+// call, in the JSON dump the harness reads.
+TEST(Parser, SendmailManyPairsAndResults) {
+  auto s = parse_text(
+      "description: d\nclients: cpp cpp-async\nnote-clients: sendmail_many is not in smtplib\n"
+      "client: sendmail_many a@example.org b@example.org a@example.org c@example.org,d@example.org "
+      "mail_options=SMTPUTF8\n"
+      "client: sendmail_many a@example.org b@example.org a@example.org c@example.org "
+      "x@example.org y@example.org\n"
+      "client: quit\n"
+      "expect: ok reply=221 refused=c@example.org:550 "
+      "results=ok,SMTPRecipientsRefused,SMTPDataError:554\n"
+      "S: 220 x\n",
+      "m.scn");
+  ASSERT_EQ(s.client.calls.size(), 3u);
+  EXPECT_EQ(s.client.calls[0].name, "sendmail_many");
+  EXPECT_EQ(s.client.calls[0].args,
+            (std::vector<std::string>{"a@example.org", "b@example.org", "a@example.org",
+                                      "c@example.org,d@example.org"}));
+  EXPECT_EQ(s.client.calls[0].kwargs.at("mail_options"), "SMTPUTF8");
+  EXPECT_TRUE(s.client.message);  // the calls send the scenario's message
+  const auto& o = *s.client.expect;
+  EXPECT_EQ(o.reply, std::optional<int>(221));
+  EXPECT_EQ(o.refused.at("c@example.org"), 550);
+  ASSERT_TRUE(o.results);
+  ASSERT_EQ(o.results->size(), 3u);
+  EXPECT_TRUE((*o.results)[0].ok);
+  EXPECT_FALSE((*o.results)[1].ok);
+  EXPECT_EQ((*o.results)[1].exception, "SMTPRecipientsRefused");
+  EXPECT_FALSE((*o.results)[1].code);
+  EXPECT_EQ((*o.results)[2].exception, "SMTPDataError");
+  EXPECT_EQ((*o.results)[2].code, std::optional<int>(554));
+  const auto j = to_json(s, -1);
+  EXPECT_NE(j.find("\"results\":[{\"result\":\"ok\"},{\"code\":null,\"exception\":"
+                   "\"SMTPRecipientsRefused\",\"result\":\"raises\"},{\"code\":554,"
+                   "\"exception\":\"SMTPDataError\",\"result\":\"raises\"}]"),
+            std::string::npos)
+      << j;
+  // 32 messages is the most one call takes; a raising outcome needs no results.
+  std::string many = "description: d\nclients: cpp\nnote-clients: n\nclient: sendmail_many";
+  for (int i = 0; i < 32; ++i) many += " a@b c@d";
+  auto big = parse_text(many + "\nexpect: raises SMTPServerDisconnected\nS: 220 x\n", "b.scn");
+  EXPECT_EQ(big.client.calls[0].args.size(), 64u);
+  EXPECT_FALSE(big.client.expect->results);
+  // Without results the dump says null.
+  auto plain = parse_text("description: d\nclient: noop\nexpect: ok\nS: 220 x\n", "p.scn");
+  EXPECT_NE(to_json(plain, -1).find("\"results\":null"), std::string::npos);
+}
+
 struct BadCase {
   const char* text;
   int line;
@@ -162,6 +211,11 @@ TEST_P(ParserErrors, NameFileLineAndWhatWasExpected) {
 }
 
 #define D "description: d\n"
+#define M "clients: cpp cpp-async\nnote-clients: sendmail_many is not in smtplib\n"
+#define OK1 "expect: ok results=ok\n"
+#define X4 " a@b c@d a@b c@d"
+#define X16 X4 X4 X4 X4                 // 16 arguments, 8 messages
+#define X66 X16 X16 X16 X16 " a@b c@d"  // 66 arguments, 33 messages
 INSTANTIATE_TEST_SUITE_P(
     EveryErrorPath, ParserErrors,
     ::testing::Values(
@@ -238,8 +292,54 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{D "bdat 10 sometimes\n", 2, "expected 'bdat [SIZE|*] [last|more|*] [capture]'"},
         BadCase{D "bdat last 10\n", 2, "expected 'bdat [SIZE|*]"},
         BadCase{D "bdat 99999999999999999999\n", 2, "out of range"},
-        BadCase{D "option: pipelining\nS: 1\n", 2, "expected 'option: NAME=VALUE'"}));
+        BadCase{D "option: pipelining\nS: 1\n", 2, "expected 'option: NAME=VALUE'"},
+        // sendmail_many: the arguments, smtplib left out, results= one per message.
+        BadCase{D M "client: sendmail_many a@b c@d e@f\n" OK1 "S: 1\n", 4,
+                "'sendmail_many' takes pairs 'FROM TO[,TO...]', one per message"},
+        BadCase{D M "client: sendmail_many a@b c@d e@f\n" OK1 "S: 1\n", 4, "an odd number"},
+        BadCase{D M "client: sendmail_many a@b\n" OK1 "S: 1\n", 4, "got 1 argument(s)"},
+        BadCase{D M "client: sendmail_many mail_options=X\n" OK1 "S: 1\n", 4, "got 0 argument(s)"},
+        BadCase{D M "client: sendmail_many" X66 "\n" OK1 "S: 1\n", 4,
+                "1 to 32 messages (2 to 64 arguments): got 66 arguments"},
+        BadCase{D "client: sendmail_many a@b c@d\nexpect: ok results=ok\nS: 1\n", 2,
+                "smtplib has no sendmail_many: leave it out with 'clients: cpp cpp-async'"},
+        BadCase{D "clients: cpp smtplib\nnote-clients: n\nclient: sendmail_many a@b c@d\n"
+                  "expect: ok results=ok\nS: 1\n",
+                4, "smtplib has no sendmail_many"},
+        BadCase{D M "client: sendmail a@b c@d\nexpect: ok results=ok\nS: 1\n", 5,
+                "'results=' needs a 'client: sendmail_many' call"},
+        BadCase{D M "client: sendmail_many a@b c@d a@b e@f\nexpect: ok results=ok\nS: 1\n", 5,
+                "'results=' lists 1 result(s), but the last sendmail_many (at bad.scn:4) sends 2 "
+                "message(s)"},
+        BadCase{D M "client: sendmail_many a@b c@d a@b e@f\nclient: sendmail_many a@b c@d\n"
+                    "expect: ok results=ok,ok\nS: 1\n",
+                6, "the last sendmail_many (at bad.scn:5) sends 1 message(s)"},
+        BadCase{D M "client: sendmail_many a@b c@d\nexpect: ok\nS: 1\n", 5,
+                "an 'ok' outcome after sendmail_many needs 'results='"},
+        BadCase{D M "client: sendmail_many a@b c@d\nexpect: ok results=fine\nS: 1\n", 5,
+                "results: unknown exception 'fine'"},
+        BadCase{D M "client: sendmail_many a@b c@d\nexpect: ok results=ok:250\nS: 1\n", 5,
+                "'ok' takes no code"},
+        BadCase{D M "client: sendmail_many a@b c@d\nexpect: ok results=SMTPDataError:55\nS: 1\n", 5,
+                "reply code 100-599 after 'SMTPDataError:'"},
+        BadCase{D M "client: sendmail_many a@b c@d\nexpect: ok results=\nS: 1\n", 5,
+                "expected 'results=R1,R2,...'"},
+        BadCase{D M "client: sendmail_many a@b c@d a@b c@d\nexpect: ok results=ok,,ok\nS: 1\n", 5,
+                "expected 'results=R1,R2,...'"},
+        BadCase{D M "client: sendmail_many a@b c@d\nexpect: ok results=ok results=ok\nS: 1\n", 5,
+                "'results=' given twice"},
+        BadCase{D M "client: sendmail_many a@b c@d\nexpect: raises SMTPException results=ok\n"
+                    "S: 1\n",
+                5, "'results=' belongs to an 'ok' outcome"},
+        BadCase{D M "client: sendmail_many a@b c@d\nexpect: ok results=ok\n"
+                    "expect-smtplib: ok results=ok\nS: 1\n",
+                6, "'results=' in 'expect-smtplib:': smtplib has no sendmail_many"}));
 #undef D
+#undef M
+#undef OK1
+#undef X4
+#undef X16
+#undef X66
 
 class ParserFiles : public ::testing::Test {
  protected:

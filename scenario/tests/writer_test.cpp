@@ -29,6 +29,14 @@ void expect_same_outcome(const std::optional<Outcome>& a, const std::optional<Ou
   EXPECT_EQ(a->refused, b->refused);
   EXPECT_EQ(a->exception, b->exception);
   EXPECT_EQ(a->code, b->code);
+  ASSERT_EQ(a->results.has_value(), b->results.has_value());
+  if (!a->results) return;
+  ASSERT_EQ(a->results->size(), b->results->size());
+  for (std::size_t i = 0; i < a->results->size(); ++i) {
+    EXPECT_EQ((*a->results)[i].ok, (*b->results)[i].ok) << i;
+    EXPECT_EQ((*a->results)[i].exception, (*b->results)[i].exception) << i;
+    EXPECT_EQ((*a->results)[i].code, (*b->results)[i].code) << i;
+  }
 }
 
 void expect_same(const Scenario& a, const Scenario& b) {
@@ -133,6 +141,33 @@ TEST(Writer, ClientSectionArgumentsWithBlanksAndMessage) {
   r.code = 554;
   s.client.expect_smtplib = r;
   s.client.smtplib_note = "differs";
+  expect_same(s, round_trip(s));
+}
+
+// sendmail_many's per-message results (`results=`) read back as written.
+TEST(Writer, SendmailManyResults) {
+  Scenario s;
+  s.name = "many";
+  s.description = "two messages";
+  s.transports = {Transport::plain};
+  s.clients = {"cpp", "cpp-async"};
+  s.clients_note = "sendmail_many is not in smtplib";
+  Step close;
+  close.kind = Step::Kind::expect_close;
+  s.steps.push_back(close);
+  ClientCall call;
+  call.name = "sendmail_many";
+  call.args = {"a@example.org", "b@example.org", "a@example.org", "c@example.org,d@example.org"};
+  s.client.calls.push_back(call);
+  s.client.message = std::string("Subject: x\r\n\r\nbody\r\n");
+  Outcome o;
+  o.refused["d@example.org"] = 550;
+  o.results = std::vector<MessageResult>{{false, "SMTPDataError", 554}, {true, "", std::nullopt}};
+  s.client.expect = o;
+  const std::string text = write(s);
+  EXPECT_NE(text.find("expect: ok refused=d@example.org:550 results=SMTPDataError:554,ok\n"),
+            std::string::npos)
+      << text;
   expect_same(s, round_trip(s));
 }
 

@@ -9,6 +9,9 @@
 // Output: {"local": "127.0.0.1:51234" | null, "outcome": OUTCOME, "trace": ["...", ...]}
 // where OUTCOME is one of
 //   {"ok": true, "reply": [CODE, TEXT] | null, "refused": {ADDR: [CODE, TEXT]}}
+//     and, when a sendmail_many call was made, "results": one per message of the last one,
+//     {"ok": true, "refused": {...}} or {"ok": false, "error": {...}} (the error as below);
+//     "refused" is then the union of the messages' refused maps
 //   {"ok": false, "error": {"type", "types": [the class and its bases], "code", "message"}}
 //   {"unsupported": "REASON"}   a call or transport the client cannot do (LMTP over TLS)
 // "local" is the client's own address (for TCP), which the fake server reports as the session's
@@ -74,6 +77,12 @@ std::string dump(const json& j) {
 
 json reply_json(const smtp::Reply& r) {
   return json::array({r.code, r.text});
+}
+
+json refused_json(const smtp::RefusedRecipients& refused_map) {
+  json refused = json::object();
+  for (const auto& [addr, r] : refused_map) refused[addr] = reply_json(r);
+  return refused;
 }
 
 // The class of an smtp:: exception and its bases, most derived first (the harness accepts an
@@ -172,18 +181,19 @@ std::optional<std::string> unsupported_reason(const sc::Scenario& s, const Targe
 }
 
 json success_json(const std::optional<smtp::Reply>& last_reply,
-                  const smtp::RefusedRecipients& refused_map) {
-  json refused = json::object();
-  for (const auto& [addr, r] : refused_map) refused[addr] = reply_json(r);
-  return {{"ok", true},
-          {"reply", last_reply ? reply_json(*last_reply) : json(nullptr)},
-          {"refused", std::move(refused)}};
+                  const smtp::RefusedRecipients& refused_map, const std::optional<json>& results) {
+  json out = {{"ok", true},
+              {"reply", last_reply ? reply_json(*last_reply) : json(nullptr)},
+              {"refused", refused_json(refused_map)}};
+  if (results) out["results"] = *results;
+  return out;
 }
 
-// Runs `attempt` and turns what it threw into the outcome (both APIs raise the same exceptions).
-json outcome_of(const std::function<json()>& attempt) {
+// An exception as an outcome, {"ok": false, "error": {...}}: what a call raised, or what one
+// message of sendmail_many failed with (both APIs raise the same exceptions).
+json error_outcome(const std::exception_ptr& error) {
   try {
-    return attempt();
+    std::rethrow_exception(error);
   } catch (const smtp::SMTPSenderRefused& e) {
     json out = error_json(e.type_name(), type_chain(e), e.smtp_code, e.smtp_error);
     out["error"]["sender"] = e.sender;
@@ -202,7 +212,53 @@ json outcome_of(const std::function<json()>& attempt) {
     return error_json("ValueError", json::array({"ValueError"}), std::nullopt, e.what());
   } catch (const std::exception& e) {
     return error_json("InternalError", json::array({"InternalError"}), std::nullopt, e.what());
+  } catch (...) {
+    return error_json("InternalError", json::array({"InternalError"}), std::nullopt,
+                      "an exception that is not a std::exception");
   }
+}
+
+// Runs `attempt` and turns what it threw into the outcome.
+json outcome_of(const std::function<json()>& attempt) {
+  try {
+    return attempt();
+  } catch (...) {
+    return error_outcome(std::current_exception());
+  }
+}
+
+// `client: sendmail_many FROM TO[,TO...] ...`: one OutgoingMail per pair of arguments, each with
+// the scenario's message and the call's mail_options / rcpt_options.
+std::vector<smtp::OutgoingMail> many_mails(const sc::ClientCall& call, const std::string& message) {
+  if (call.args.empty() || call.args.size() % 2 != 0) {
+    throw std::invalid_argument(call.where.str() + ": sendmail_many needs pairs FROM TO[,TO...]");
+  }
+  std::vector<smtp::OutgoingMail> mails;
+  for (std::size_t i = 0; i < call.args.size(); i += 2) {
+    smtp::OutgoingMail m;
+    m.from_addr = call.args[i];
+    m.to_addrs = split_list(call.args[i + 1]);
+    m.msg = message;
+    m.mail_options = kw_list(call, "mail_options");
+    m.rcpt_options = kw_list(call, "rcpt_options");
+    mails.push_back(std::move(m));
+  }
+  return mails;
+}
+
+// What sendmail_many returned, per message; `refused` becomes the union of the messages' maps.
+json results_json(const std::vector<smtp::MailResult>& results, smtp::RefusedRecipients& refused) {
+  json out = json::array();
+  refused.clear();
+  for (const smtp::MailResult& r : results) {
+    for (const auto& [addr, reply] : r.refused) refused.insert_or_assign(addr, reply);
+    if (r.ok()) {
+      out.push_back({{"ok", true}, {"refused", refused_json(r.refused)}});
+    } else {
+      out.push_back(error_outcome(r.error));
+    }
+  }
+  return out;
 }
 
 bool truthy(const std::string& v) {
@@ -291,7 +347,7 @@ class Runner {
     return outcome_of([this] {
       connect();
       for (const auto& call : s_.client.calls) perform(call);
-      return success_json(last_reply_, refused_);
+      return success_json(last_reply_, refused_, results_);
     });
   }
 
@@ -417,6 +473,9 @@ class Runner {
     } else if (n == "sendmail") {
       refused_ = c.sendmail(arg(call, 0), split_list(arg(call, 1)), message,
                             kw_list(call, "mail_options"), kw_list(call, "rcpt_options"));
+    } else if (n == "sendmail_many") {
+      const std::vector<smtp::OutgoingMail> mails = many_mails(call, message);
+      results_ = results_json(c.sendmail_many(mails), refused_);
     } else if (n == "starttls") {
       reply(c.starttls(tls_context()));
     } else if (n == "login" || n == "login_oauth2") {
@@ -449,6 +508,7 @@ class Runner {
   std::unique_ptr<smtp::SMTP> smtp_;
   std::optional<smtp::Reply> last_reply_;
   smtp::RefusedRecipients refused_;
+  std::optional<json> results_;  // the last sendmail_many's, per message
   std::optional<std::string> local_;
   std::vector<std::string> trace_;
 };
@@ -469,7 +529,7 @@ class AsyncRunner {
       ioc.run();
       smtp_.reset();  // its sockets belong to this io_context
       if (failure) std::rethrow_exception(failure);
-      return success_json(last_reply_, refused_);
+      return success_json(last_reply_, refused_, results_);
     });
   }
 
@@ -578,6 +638,11 @@ class AsyncRunner {
                               kw_list(call, "mail_options"), kw_list(call, "rcpt_options"));
       refused_ = std::move(refused);
       has_reply = false;
+    } else if (n == "sendmail_many") {
+      const std::vector<smtp::OutgoingMail> mails = many_mails(call, message);
+      std::vector<smtp::MailResult> results = co_await c.sendmail_many(mails);
+      results_ = results_json(results, refused_);
+      has_reply = false;
     } else if (n == "starttls") {
       r = co_await c.starttls(test_tls_context(target_));
     } else if (n == "login") {
@@ -603,6 +668,7 @@ class AsyncRunner {
   std::unique_ptr<smtp::AsyncSMTP> smtp_;
   std::optional<smtp::Reply> last_reply_;
   smtp::RefusedRecipients refused_;
+  std::optional<json> results_;  // the last sendmail_many's, per message
   std::optional<std::string> local_;
   std::vector<std::string> trace_;
 };

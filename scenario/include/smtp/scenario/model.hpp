@@ -72,12 +72,21 @@ struct ClientCall {
   Location where;
 };
 
+// One message's expected result after sendmail_many (`results=ok,SMTPDataError:554,...`).
+struct MessageResult {
+  bool ok = true;
+  std::string exception;    // not ok: the exception name (this class or a subclass)
+  std::optional<int> code;  // not ok: its smtp_code, when given
+};
+
 struct Outcome {
   bool ok = true;
   std::optional<int> reply;            // ok: code returned by the last call (optional)
   std::map<std::string, int> refused;  // ok: sendmail's refused recipients with codes
-  std::string exception;               // raises: exception name (the seed's vocabulary)
-  std::optional<int> code;             // raises: smtp_code, when the exception has one
+  // ok: one result per message of the last sendmail_many call (`results=`); absent: not stated
+  std::optional<std::vector<MessageResult>> results;
+  std::string exception;    // raises: exception name (the seed's vocabulary)
+  std::optional<int> code;  // raises: smtp_code, when the exception has one
   Location where;
   std::string text;  // as written
 };

@@ -27,6 +27,7 @@ struct ParserLimits {
   static constexpr int max_include_depth = 8;             // includes nest at most this deep
   static constexpr std::size_t max_file_bytes = 4 << 20;  // a scenario is text a person reads
   static constexpr long max_duration_ms = 3600 * 1000;    // sleep/drip above an hour is a typo
+  static constexpr std::size_t max_many_messages = 32;    // sendmail_many: messages in one call
 };
 
 // Reads and parses a scenario file; includes are resolved relative to the including file.
