@@ -368,11 +368,140 @@ TEST(Chunking, pipelined_large_message_sends_first_piece_then_full_chunks) {
   s.body_chunk_size = 2;
   s.bdat_chunk_size = 4;
   algo::SendmailAlgo a(s, "f@example.com", {"a@example.com"}, std::string_view("abcdefg"), {}, {});
-  play(a,
-       {writes("mail FROM:<f@example.com>\r\nrcpt TO:<a@example.com>\r\nBDAT 2\r\nab"),
-        read(250, "ok"), read(250, "ok"), read(250, "2 octets"),
-        exchange("BDAT 4\r\ncdef", 250, "4 octets"), exchange("BDAT 3 LAST\r\ng\r\n", 250, "ok")});
+  // The later chunks are pipelined too: written at once, their replies read before LAST's.
+  play(a, {writes("mail FROM:<f@example.com>\r\nrcpt TO:<a@example.com>\r\nBDAT 2\r\nab"),
+           read(250, "ok"), read(250, "ok"), read(250, "2 octets"), writes("BDAT 4\r\ncdef"),
+           writes("BDAT 3 LAST\r\ng\r\n"), read(250, "4 octets"), read(250, "ok")});
   EXPECT_FALSE(a.error());
+}
+
+// What the algorithm does, one letter per action: W write, P write made while earlier replies
+// are due (the driver then accepts bytes already waiting), C command, R read, X close.
+std::string shape(algo::SendmailAlgo& a, std::deque<Reply> replies,
+                  std::string* written = nullptr) {
+  std::string out;
+  algo::step_result r;
+  for (int guard = 0; guard < 10000; ++guard) {
+    const algo::action act = a.resume(r);
+    r = {};
+    switch (act.kind) {
+      case algo::action_kind::write:
+        out += act.replies_pending ? 'P' : 'W';
+        if (written) *written += act.bytes;
+        continue;
+      case algo::action_kind::command:
+        out += 'C';
+        if (written) *written += act.bytes;
+        break;
+      case algo::action_kind::read_reply:
+        out += 'R';
+        break;
+      case algo::action_kind::close:
+        out += 'X';
+        continue;
+      case algo::action_kind::tls_handshake:
+        return out + "?";
+      case algo::action_kind::done:
+        return out;
+    }
+    if (replies.empty()) {
+      r.error = std::make_exception_ptr(SMTPServerDisconnected("script ran out"));
+    } else {
+      r.reply = replies.front();
+      replies.pop_front();
+    }
+  }
+  return out + "...";
+}
+
+SessionState chunked_pipelined() {
+  auto s = greeted({"chunking", "pipelining"});
+  s.allow_pipelining = true;
+  s.body_chunk_size = 1;
+  s.bdat_chunk_size = 1;
+  return s;
+}
+
+TEST(Chunking, pipelined_chunks_keep_at_most_four_replies_outstanding) {
+  auto s = chunked_pipelined();
+  // 9 octets + CRLF: the first octet in the group, then "b" to "i" one octet each, and the
+  // CRLF the encoder adds at the end as LAST.
+  algo::SendmailAlgo a(s, "f@example.com", {"a@example.com"}, std::string_view("abcdefghi"), {},
+                       {});
+  std::deque<Reply> ok(3 + 9, Reply{250, "ok"});
+  std::string written;
+  // Group (W) and its three replies; four chunks written, then one reply read per new chunk;
+  // the last of them is LAST, then the three outstanding replies and LAST's.
+  EXPECT_EQ(shape(a, ok, &written),
+            "WRRR"
+            "WPPPRPRPRPRPRPRRRR");
+  EXPECT_FALSE(a.error());
+  EXPECT_NE(written.find("BDAT 2 LAST\r\n\r\n"), std::string::npos) << visible(written);
+}
+
+TEST(Chunking, a_refused_pipelined_chunk_stops_new_chunks_reads_the_rest_then_resets) {
+  auto s = chunked_pipelined();
+  algo::SendmailAlgo a(s, "f@example.com", {"a@example.com"}, std::string_view("abcdefghi"), {},
+                       {});
+  std::deque<Reply> replies = {{250, "ok"},
+                               {250, "ok"},
+                               {250, "1"},                     // the group
+                               {452, "4.3.1 out of storage"},  // the 2nd chunk
+                               {503, "5.5.1 no transaction"},
+                               {503, "x"},
+                               {503, "x"},
+                               {250, "reset"}};
+  std::string written;
+  EXPECT_EQ(shape(a, replies, &written),
+            "WRRR"
+            "WPPPRRRRC");
+  EXPECT_EQ(written.substr(written.size() - 6), "rset\r\n");
+  EXPECT_EQ(written.find("LAST"), std::string::npos) << "LAST must not follow a refused chunk";
+  try {
+    rethrow(a);
+    ADD_FAILURE() << "no error";
+  } catch (const SMTPDataError& e) {
+    EXPECT_EQ(e.smtp_code, 452);
+  }
+}
+
+TEST(Chunking, a_chunk_refused_after_last_went_out_reads_last_reply_then_resets) {
+  auto s = chunked_pipelined();
+  // 2 octets + CRLF: group with "a", then "b", "\r", "\n" LAST: all written before any reply.
+  algo::SendmailAlgo a(s, "f@example.com", {"a@example.com"}, std::string_view("abc"), {}, {});
+  std::deque<Reply> replies = {
+      {250, "ok"},           {250, "ok"},   {250, "1"}, {250, "b"}, {554, "5.6.0 bad chunk"},
+      {503, "LAST refused"}, {250, "reset"}};
+  EXPECT_EQ(shape(a, replies),
+            "WRRR"
+            "WPPRRRC");
+  try {
+    rethrow(a);
+    ADD_FAILURE() << "no error";
+  } catch (const SMTPDataError& e) {
+    EXPECT_EQ(e.smtp_code, 554);
+  }
+}
+
+TEST(Chunking, a_421_to_a_pipelined_chunk_closes) {
+  auto s = chunked_pipelined();
+  algo::SendmailAlgo a(s, "f@example.com", {"a@example.com"}, std::string_view("abcdefghi"), {},
+                       {});
+  std::deque<Reply> replies = {{250, "ok"}, {250, "ok"}, {250, "1"}, {421, "4.4.2 bye"}};
+  EXPECT_EQ(shape(a, replies),
+            "WRRR"
+            "WPPPRX");
+  EXPECT_THROW(rethrow(a), SMTPDataError);
+}
+
+TEST(Chunking, a_disconnect_anywhere_in_pipelined_chunks_is_never_success) {
+  for (std::size_t cut = 0; cut < 3 + 9; ++cut) {
+    auto s = chunked_pipelined();
+    algo::SendmailAlgo a(s, "f@example.com", {"a@example.com"}, std::string_view("abcdefghi"), {},
+                         {});
+    (void)shape(a, std::deque<Reply>(cut, Reply{250, "ok"}));
+    EXPECT_TRUE(a.error()) << "replies before the cut: " << cut;
+  }
 }
 
 TEST(Chunking, nul_in_the_first_pipelined_chunk_writes_nothing) {

@@ -16,6 +16,11 @@ namespace {
 // leave in one write without copying the payload.
 constexpr std::size_t bdat_header_room = 32;
 
+// With PIPELINING, up to this many BDAT chunks are written before the first of their replies is
+// read (RFC 3030 section 4.2 allows pipelined BDAT), so the connection never idles for a round
+// trip per chunk; memory stays one chunk, the rest is in the socket buffers.
+constexpr std::size_t bdat_window = 4;
+
 std::string upper(std::string_view s) {
   std::string u(s);
   for (char& c : u) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -344,6 +349,20 @@ action SendmailAlgo::next_bdat_chunk(std::size_t limit) {
       return abandon(std::current_exception());
     }
   }
+  if (pipe_chunks_) {
+    // Written without waiting: the replies are read when the window is full, and all of them
+    // before LAST's.
+    action a = action::write(std::string_view(out_).substr(out_start_));
+    a.replies_pending = chunks_out_ > 0;  // earlier chunks' replies may be waiting already
+    if (last_chunk_) {
+      all_written_ = true;
+      state_ = state::bdat_last_written;
+    } else {
+      ++chunks_out_;
+      state_ = state::bdat_chunk_written;
+    }
+    return a;
+  }
   if (batched_ && last_chunk_) {
     all_written_ = true;
     after_final_ = state::bdat;
@@ -352,6 +371,11 @@ action SendmailAlgo::next_bdat_chunk(std::size_t limit) {
   }
   state_ = state::bdat;
   return action::command(std::string_view(out_).substr(out_start_));
+}
+
+// The first refused chunk's reply as the error sendmail raises.
+std::exception_ptr SendmailAlgo::pending_chunk_error() const {
+  return reply_error(SMTPDataError(chunk_refusal_->code, chunk_refusal_->text));
 }
 
 action SendmailAlgo::start_rcpt() {
@@ -487,6 +511,7 @@ action SendmailAlgo::resume(const step_result& r) {
       session_->accepted_recipients.clear();
       const bool pipelined = session_->allow_pipelining && !to_.empty() &&
                              has_feature(session_->esmtp_features, "pipelining");
+      pipe_chunks_ = bdat_ && pipelined;
       // The first piece (first BDAT chunk) is read before MAIL: a small message with a NUL, or a
       // source that fails at once, is refused with nothing written and the session untouched.
       try {
@@ -578,6 +603,39 @@ action SendmailAlgo::resume(const step_result& r) {
     case state::body_writing:
       if (r.error) return finish(r.error);
       return next_data_piece();
+    case state::bdat_chunk_written:
+      if (r.error) return finish(r.error);
+      if (chunks_out_ < bdat_window) return next_bdat_chunk(session_->bdat_chunk_size);
+      state_ = state::bdat_drain;
+      return action::read_reply();
+    case state::bdat_drain:
+      // The oldest outstanding chunk's reply; after a refusal no new chunk is written, the
+      // replies of those already sent are read, then RSET (RFC 3030 section 2).
+      if (r.error) return finish(chunk_refusal_ ? pending_chunk_error() : r.error);
+      --chunks_out_;
+      if (r.reply.code != 250 && !chunk_refusal_) chunk_refusal_ = r.reply;
+      if (r.reply.code == 421) return fail(pending_chunk_error(), r.reply);
+      if (chunk_refusal_) {
+        if (chunks_out_ > 0) return action::read_reply();
+        return fail(pending_chunk_error(), *chunk_refusal_);
+      }
+      return next_bdat_chunk(session_->bdat_chunk_size);
+    case state::bdat_last_written:
+      if (r.error) return finish(r.error);
+      state_ = chunks_out_ > 0 ? state::bdat_drain_before_last : state::bdat;
+      return action::read_reply();
+    case state::bdat_drain_before_last:
+      if (r.error) return finish(chunk_refusal_ ? pending_chunk_error() : r.error);
+      --chunks_out_;
+      if (r.reply.code != 250 && !chunk_refusal_) chunk_refusal_ = r.reply;
+      if (r.reply.code == 421) return fail(pending_chunk_error(), r.reply);
+      if (chunks_out_ > 0) return action::read_reply();
+      state_ = chunk_refusal_ ? state::bdat_last_after_refusal : state::bdat;
+      return action::read_reply();
+    case state::bdat_last_after_refusal:
+      // LAST went out before the refusal was known: its reply is read and the refusal reported.
+      if (r.error) return finish(pending_chunk_error());
+      return fail(pending_chunk_error(), r.reply.code == 421 ? r.reply : *chunk_refusal_);
     case state::bdat:
       if (r.error) return finish(r.error);
       if (last_chunk_) return final_reply(r.reply);

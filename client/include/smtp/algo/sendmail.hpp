@@ -46,11 +46,14 @@ namespace smtp::algo {
 // CHUNKING (RFC 3030): when advertised and session.allow_chunking is set, the body goes as
 // "BDAT n" chunks of up to session.bdat_chunk_size octets, without dot-stuffing (line endings are
 // still normalised, and a final CRLF added, so the same bytes are delivered as with DATA), the
-// last one "BDAT n LAST"; each chunk's reply is read before the next chunk is written; a non-250
-// is SMTPDataError (RSET follows, or close after 421). With PIPELINING the first chunk (up to
-// body_chunk_size) rides in the same write as MAIL and RCPT. BODY=BINARYMIME in mail_options
-// needs BINARYMIME and CHUNKING advertised (and chunking allowed) and sends the bytes untouched.
-// LMTP + BDAT: one reply per accepted recipient after the LAST chunk.
+// last one "BDAT n LAST"; a non-250 is SMTPDataError (RSET follows, or close after 421). Without
+// PIPELINING each chunk's reply is read before the next chunk is written. With PIPELINING the
+// first chunk (up to body_chunk_size) rides in the same write as MAIL and RCPT, and up to four
+// chunks are written before the oldest reply is read; after a refused chunk no new chunk is
+// written, the replies of the chunks already sent (and LAST's, if it went) are read, then RSET.
+// BODY=BINARYMIME in mail_options needs BINARYMIME and CHUNKING advertised (and chunking allowed)
+// and sends the bytes untouched. LMTP + BDAT: one reply per accepted recipient after the LAST
+// chunk.
 //
 // Checked against the server's EHLO before MAIL (SMTPNotSupportedError naming the option):
 // BODY=8BITMIME needs 8BITMIME, SMTPUTF8 needs SMTPUTF8, RET/ENVID/NOTIFY/ORCPT need DSN,
@@ -116,8 +119,13 @@ class SendmailAlgo {
     pipe_written,
     pipe_replies,
     pipe_abort_dot,
-    pipe_rset,      // batched BDAT group: RSET's reply comes first
-    final_written,  // batched: the end of the message was written; read its reply next
+    pipe_rset,           // batched BDAT group: RSET's reply comes first
+    final_written,       // batched: the end of the message was written; read its reply next
+    bdat_chunk_written,  // pipelined BDAT: a chunk written, its reply not read yet
+    bdat_drain,          // reading the oldest outstanding chunk's reply
+    bdat_last_written,   // LAST written: the outstanding replies, then LAST's
+    bdat_drain_before_last,
+    bdat_last_after_refusal,  // a chunk was refused after LAST went out: read LAST's reply
     done
   };
   void check_input();
@@ -125,6 +133,7 @@ class SendmailAlgo {
   action start_rcpt();
   action after_rcpts();
   action pipe_reply(const step_result& r);
+  std::exception_ptr pending_chunk_error() const;
   action pipe_evaluate();
   action final_reply(const Reply& reply);
   action next_data_piece();
@@ -176,6 +185,11 @@ class SendmailAlgo {
   bool all_written_ = false;
   bool successor_started_ = false;
   state after_final_ = state::body;
+  // Pipelined BDAT chunks (CHUNKING + PIPELINING): chunks written whose reply is not read yet,
+  // and the first refusal among them.
+  bool pipe_chunks_ = false;
+  std::size_t chunks_out_ = 0;
+  std::optional<Reply> chunk_refusal_;
 };
 
 }  // namespace smtp::algo
