@@ -43,13 +43,17 @@ print(f"{dt:.6f} {count}")
 """
 
 
-def timed(argv: list[str]) -> tuple[float, int, int]:
-    """Runs argv under /usr/bin/time -v: (seconds reported by the client, messages, peak RSS KiB)."""
+def timed(argv: list[str]) -> tuple[float, int, int, float]:
+    """Runs argv under /usr/bin/time -v: (seconds reported by the client, messages, peak RSS KiB,
+    CPU seconds of the client process, user + system)."""
     with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
         out = subprocess.run(["/usr/bin/time", "-v", "-o", tf.name, *argv], check=True,
                              stdout=subprocess.PIPE, text=True).stdout.split()
-        rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", tf.read()).group(1))
-    return float(out[0]), int(out[1]), rss
+        report = tf.read()
+        rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", report).group(1))
+        cpu = sum(float(re.search(rf"{k} time \(seconds\): ([\d.]+)", report).group(1))
+                  for k in ("User", "System"))
+    return float(out[0]), int(out[1]), rss, cpu
 
 
 def loadavg() -> str:
@@ -96,19 +100,30 @@ def median_rows(rows: dict[str, list[str]], rounds: int, unit_size: int | None):
     The rate is messages/s, or MB/s when unit_size (bytes per message) is given."""
     rates: dict[str, list[float]] = {k: [] for k in rows}
     rss: dict[str, list[int]] = {k: [] for k in rows}
+    cpu: dict[str, list[float]] = {k: [] for k in rows}
     for _ in range(rounds):
         for name, argv in rows.items():
-            dt, n, r = timed(argv)
+            dt, n, r, c = timed(argv)
             rates[name].append(n / dt if unit_size is None else n * unit_size / dt / 1e6)
             rss[name].append(r)
-    return {k: (statistics.median(v), max(rss[k])) for k, v in rates.items()}
+            cpu[name].append(c)
+    return {k: (statistics.median(v), max(rss[k]), statistics.median(cpu[k]))
+            for k, v in rates.items()}
 
 
-def print_table(title: str, results, unit: str, anchor: str, with_rss: bool = False) -> None:
+def print_table(title: str, results, unit: str, anchor: str, with_rss: bool = False,
+                size: int | None = None) -> None:
+    """with_rss: peak RSS too; size (bytes per message): the client's own CPU cost as MB per
+    CPU-second of the client process and its ratio to the anchor's (what the client could move
+    if the server were not the limit)."""
     print(f"\n{title}")
     base = results[anchor][0]
-    for name, (m, r) in results.items():
+    base_cpu = results[anchor][2]
+    for name, (m, r, c) in results.items():
         extra = f"   peak RSS {r / 1024:7.1f} MiB" if with_rss else ""
+        if size and c > 0 and base_cpu > 0:
+            extra += (f"   client CPU {c:5.2f} s = {size / c / 1e6:6.0f} MB/CPU-s"
+                      f" ({base_cpu / c:5.2f}x)")
         print(f"  {name:44s} {m:10.1f} {unit}  {m / base:6.2f}x {anchor}{extra}")
 
 
@@ -203,7 +218,7 @@ def main() -> int:
                 anchor = next(iter(rows))
                 print_table(f"one {size_mib} MiB message from a file into smtp-sink unless said "
                             f"(median of {a.rounds}; peak RSS of the client process, max):",
-                            res, "MB/s ", anchor, with_rss=True)
+                            res, "MB/s ", anchor, with_rss=True, size=size)
                 path.unlink()
         finally:
             sink.stop()
