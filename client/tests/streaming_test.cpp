@@ -424,19 +424,19 @@ SessionState chunked_pipelined() {
 
 TEST(Chunking, pipelined_chunks_keep_at_most_four_replies_outstanding) {
   auto s = chunked_pipelined();
-  // 9 octets + CRLF: the first octet in the group, then "b" to "i" one octet each, and the
-  // CRLF the encoder adds at the end as LAST.
+  // 9 octets + CRLF: the first octet in the group, then "b" to "i" and "\r" one octet each, and
+  // "\n" as LAST (the encoder adds the CRLF as a pair; the chunk limit splits it).
   algo::SendmailAlgo a(s, "f@example.com", {"a@example.com"}, std::string_view("abcdefghi"), {},
                        {});
-  std::deque<Reply> ok(3 + 9, Reply{250, "ok"});
+  std::deque<Reply> ok(3 + 10, Reply{250, "ok"});
   std::string written;
   // Group (W) and its three replies; four chunks written, then one reply read per new chunk;
   // the last of them is LAST, then the three outstanding replies and LAST's.
   EXPECT_EQ(shape(a, ok, &written),
             "WRRR"
-            "WPPPRPRPRPRPRPRRRR");
+            "WPPPRPRPRPRPRPRPRRRR");
   EXPECT_FALSE(a.error());
-  EXPECT_NE(written.find("BDAT 2 LAST\r\n\r\n"), std::string::npos) << visible(written);
+  EXPECT_NE(written.find("BDAT 1 LAST\r\n\n"), std::string::npos) << visible(written);
 }
 
 TEST(Chunking, a_refused_pipelined_chunk_stops_new_chunks_reads_the_rest_then_resets) {
@@ -467,19 +467,60 @@ TEST(Chunking, a_refused_pipelined_chunk_stops_new_chunks_reads_the_rest_then_re
 
 TEST(Chunking, a_chunk_refused_after_last_went_out_reads_last_reply_then_resets) {
   auto s = chunked_pipelined();
-  // 2 octets + CRLF: group with "a", then "b", "\r", "\n" LAST: all written before any reply.
+  // "abc" + CRLF: the group with "a", then "b", "c", "\r" and "\n" as LAST, all written before
+  // any of their replies; "c" is refused.
   algo::SendmailAlgo a(s, "f@example.com", {"a@example.com"}, std::string_view("abc"), {}, {});
-  std::deque<Reply> replies = {
-      {250, "ok"},           {250, "ok"},   {250, "1"}, {250, "b"}, {554, "5.6.0 bad chunk"},
-      {503, "LAST refused"}, {250, "reset"}};
+  std::deque<Reply> replies = {{250, "ok"},
+                               {250, "ok"},
+                               {250, "1"},
+                               {250, "b"},
+                               {554, "5.6.0 bad chunk"},
+                               {503, "after the refusal"},
+                               {503, "LAST refused"},
+                               {250, "reset"}};
   EXPECT_EQ(shape(a, replies),
             "WRRR"
-            "WPPRRRC");
+            "WPPP"
+            "RRRR"
+            "C");
   try {
     rethrow(a);
     ADD_FAILURE() << "no error";
   } catch (const SMTPDataError& e) {
     EXPECT_EQ(e.smtp_code, 554);
+  }
+}
+
+// CRLF pairs (and the final CRLF) never push a chunk past bdat_chunk_size: the extra octets open
+// the next chunk. Every limit, with and without pipelining, against the same delivered bytes.
+TEST(Chunking, no_chunk_is_larger_than_the_limit) {
+  const std::string msg = "Subject: t\n\nline\nmore\r\nx";
+  const std::string delivered = "Subject: t\r\n\r\nline\r\nmore\r\nx\r\n";
+  for (bool pipelining : {false, true}) {
+    for (std::size_t limit = 1; limit <= 8; ++limit) {
+      auto s = pipelining ? greeted({"chunking", "pipelining"}) : greeted({"chunking"});
+      s.allow_pipelining = pipelining;
+      s.bdat_chunk_size = limit;
+      s.body_chunk_size = limit;
+      algo::SendmailAlgo a(s, "f@example.com", {"a@example.com"}, msg, {}, {});
+      std::string written;
+      (void)shape(a, std::deque<Reply>(200, Reply{250, "ok"}), &written);
+      ASSERT_FALSE(a.error()) << limit;
+      std::string payload;
+      std::size_t pos = 0;
+      bool saw_last = false;
+      while ((pos = written.find("BDAT ", pos)) != std::string::npos) {
+        const std::size_t eol = written.find("\r\n", pos);
+        const std::string cmd = written.substr(pos, eol - pos);
+        const std::size_t n = std::stoul(cmd.substr(5));
+        EXPECT_LE(n, limit) << cmd << " pipelining " << pipelining;
+        payload += written.substr(eol + 2, n);
+        saw_last = cmd.ends_with("LAST");
+        pos = eol + 2 + n;
+      }
+      EXPECT_TRUE(saw_last);
+      EXPECT_EQ(visible(payload), visible(delivered)) << "limit " << limit;
+    }
   }
 }
 
@@ -495,7 +536,7 @@ TEST(Chunking, a_421_to_a_pipelined_chunk_closes) {
 }
 
 TEST(Chunking, a_disconnect_anywhere_in_pipelined_chunks_is_never_success) {
-  for (std::size_t cut = 0; cut < 3 + 9; ++cut) {
+  for (std::size_t cut = 0; cut < 3 + 10; ++cut) {
     auto s = chunked_pipelined();
     algo::SendmailAlgo a(s, "f@example.com", {"a@example.com"}, std::string_view("abcdefghi"), {},
                          {});

@@ -330,9 +330,18 @@ action SendmailAlgo::next_data_piece() {
 }
 
 void SendmailAlgo::make_bdat_chunk(std::size_t limit) {
+  limit = std::max<std::size_t>(1, limit);
   out_.assign(bdat_header_room, ' ');
-  produce(bdat_header_room + std::max<std::size_t>(1, limit));
-  last_chunk_ = eof_;
+  out_ += carry_;
+  carry_.clear();
+  produce(bdat_header_room + limit);
+  // The encoder emits CRLF as a pair (and its final CRLF at once), so a piece can end one or two
+  // octets past the limit: those open the next chunk, and no chunk is ever larger than the limit.
+  if (out_.size() > bdat_header_room + limit) {
+    carry_.assign(out_, bdat_header_room + limit);
+    out_.resize(bdat_header_room + limit);
+  }
+  last_chunk_ = eof_ && carry_.empty();
   const std::string head = "BDAT " + std::to_string(out_.size() - bdat_header_room) +
                            (last_chunk_ ? " LAST\r\n" : "\r\n");
   out_start_ = bdat_header_room - head.size();
@@ -553,7 +562,10 @@ action SendmailAlgo::resume(const step_result& r) {
       // reply).
       if (r.error) return finish(r.error);
       if (r.reply.code == 421) {
-        return fail(reply_error(SMTPSenderRefused(r.reply.code, r.reply.text, from_)), r.reply);
+        // The server is closing before MAIL was answered: a reply error naming RSET, not a
+        // refused sender.
+        return fail(reply_error(SMTPResponseException(r.reply.code, "RSET: " + r.reply.text)),
+                    r.reply);
       }
       state_ = state::pipe_replies;
       return action::read_reply();

@@ -92,7 +92,8 @@ class SendmailAlgo {
   // `read_reply`, so the next message's group can go out before this one's final reply.
   // `rset_first` puts RSET at the front of a pipelined BDAT group: the previous message's BDAT LAST
   // may have been refused with its MAIL still open, and RSET after a finished transaction is a
-  // no-op (RFC 5321 4.1.1.5). A 421 to that RSET closes and fails this message.
+  // no-op (RFC 5321 4.1.1.5). A 421 to that RSET closes and fails this message with an
+  // SMTPResponseException whose text starts "RSET: ".
   void set_batched(bool rset_first) {
     batched_ = true;
     rset_first_ = rset_first;
@@ -159,6 +160,7 @@ class SendmailAlgo {
   BodyEncoder encoder_;
   std::string raw_;  // read buffer
   std::string out_;  // encoded piece (BDAT: with room for the command in front)
+  std::string carry_;  // BDAT: encoded octets past the chunk limit, the next chunk's start
   std::size_t out_start_ = 0;
   bool eof_ = false;
   bool last_chunk_ = false;
