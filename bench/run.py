@@ -95,6 +95,18 @@ def make_message_file(path: Path, size: int) -> None:
             left -= len(chunk)
 
 
+# Postfix's own load generator as a reference client (C, no PIPELINING): prints "<seconds> <count>"
+# like the other clients. Its RSS and CPU are not shown (this wrapper is what /usr/bin/time sees).
+SOURCE_TIMED = r"""
+import subprocess, sys, time
+host, port, count, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+t0 = time.monotonic()
+subprocess.run(["smtp-source", "-s", "1", "-d", "-m", str(count), "-l", str(size),
+                f"{host}:{port}"], check=True)
+print(f"{time.monotonic() - t0:.6f} {count}")
+"""
+
+
 def median_rows(rows: dict[str, list[str]], rounds: int, unit_size: int | None):
     """Runs every row `rounds` times (interleaved); returns name -> (median rate, max RSS KiB).
     The rate is messages/s, or MB/s when unit_size (bytes per message) is given."""
@@ -117,14 +129,17 @@ def print_table(title: str, results, unit: str, anchor: str, with_rss: bool = Fa
     CPU-second of the client process and its ratio to the anchor's (what the client could move
     if the server were not the limit)."""
     print(f"\n{title}")
-    base = results[anchor][0]
-    base_cpu = results[anchor][2]
+    fake_anchor = "smtplib -> fake sink"
     for name, (m, r, c) in results.items():
-        extra = f"   peak RSS {r / 1024:7.1f} MiB" if with_rss else ""
-        if size and c > 0 and base_cpu > 0:
+        # Every row is compared with smtplib against the same server.
+        row_anchor = fake_anchor if "fake sink" in name and fake_anchor in results else anchor
+        base, base_cpu = results[row_anchor][0], results[row_anchor][2]
+        reference = name.startswith("smtp-source")
+        extra = f"   peak RSS {r / 1024:7.1f} MiB" if with_rss and not reference else ""
+        if size and c > 0 and base_cpu > 0 and not reference:
             extra += (f"   client CPU {c:5.2f} s = {size / c / 1e6:6.0f} MB/CPU-s"
                       f" ({base_cpu / c:5.2f}x)")
-        print(f"  {name:44s} {m:10.1f} {unit}  {m / base:6.2f}x {anchor}{extra}")
+        print(f"  {name:52s} {m:10.1f} {unit}  {m / base:6.2f}x {row_anchor}{extra}")
 
 
 def main() -> int:
@@ -184,6 +199,8 @@ def main() -> int:
                 "smtp::SMTP, no PIPELINING": cpp + [str(a.count), "1024", "--no-pipelining"],
                 "smtp::SMTP, PIPELINING": cpp + [str(a.count), "1024"],
                 "smtp::SMTP, PIPELINING, sendmail_many": cpp + [str(a.count), "1024", "--many"],
+                "smtp-source -s 1 -d (C reference, no PIPELINING)":
+                    ["/usr/bin/python3", "-c", SOURCE_TIMED, host, port, str(a.count), "1024"],
             }
             if fake:
                 fpy = ["/usr/bin/python3", "-c", SMTPLIB_LOOP, fake.host, str(fake.port)]
@@ -207,6 +224,10 @@ def main() -> int:
                 if size_mib <= a.smtplib_max_mib:
                     rows["smtplib (file read whole)"] = py + ["1", str(size), str(path)]
                 rows["smtp::SMTP streamed from the file"] = cpp + ["1", "0", "--file", str(path)]
+                if size_mib <= a.smtplib_max_mib:
+                    # What smtp-sink takes from Postfix's own C client: the server's ceiling.
+                    rows["smtp-source (C reference, message generated)"] = [
+                        "/usr/bin/python3", "-c", SOURCE_TIMED, host, port, "1", str(size)]
                 if fake and size_mib < 64:  # the fake sink's SIZE limit is 64 MiB
                     if size_mib <= a.smtplib_max_mib:
                         rows["smtplib -> fake sink"] = fpy + ["1", str(size), str(path)]
