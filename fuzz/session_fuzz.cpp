@@ -1,10 +1,11 @@
 // Fuzz target: a whole client session (smtp::SMTP / smtp::LMTP) over an in-memory transport fed
 // scripted server bytes, as curl's SMTP fuzzer does. The input chooses the class, a sequence of
 // calls (sendmail, sendmail_many, send_message, ehlo/helo, verify, expn, help, noop, rset, docmd,
-// mail/rcpt/data, login, starttls, quit) and the server's byte chunks. Property: every call returns or raises an
-// smtp::SMTPException (the documented family), and every sendmail_many result is ok or holds one;
-// anything else (another exception, a crash, a hang, UB under the sanitizers) is a finding. And whatever the server says, the client never writes a
-// line containing a bare CR or LF, and never an end-of-data inside a message it sends.
+// mail/rcpt/data, login, starttls, quit) and the server's byte chunks. Property: every call returns
+// or raises an smtp::SMTPException (the documented family), and every sendmail_many result is ok or
+// holds one; anything else (another exception, a crash, a hang, UB under the sanitizers) is a
+// finding. And whatever the server says, the client never writes a line containing a bare CR or LF,
+// and never an end-of-data inside a message it sends.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <cctype>

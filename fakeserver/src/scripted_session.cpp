@@ -411,19 +411,29 @@ class Player {
     co_return st != Io::Status::ok || io_->in.empty();
   }
 
-  awaitable<bool> starttls(const Step& s) {
+  // What both handshake steps check first: the 220 is flushed, a certificate is configured, and
+  // the client sent nothing after STARTTLS (RFC 3207 section 4.2: nothing may follow STARTTLS
+  // before the handshake).
+  awaitable<bool> before_handshake(const Step& s, std::string no_certificate) {
     bool flushed = co_await flush();
     if (!flushed) co_return false;
     if (!env_.tls) {
-      bool r = diverge(s, "", "no certificate configured (--cert/--key)");
+      bool r = diverge(s, "", no_certificate);
       co_return r;
     }
     if (!io_->in.empty()) {
-      // RFC 3207 section 4.2: nothing may follow STARTTLS before the handshake.
       bool r = diverge(s, io_->in.pending(),
                        "the client sent bytes after STARTTLS, before the TLS handshake");
       co_return r;
     }
+    co_return true;
+  }
+
+  awaitable<bool> starttls(const Step& s) {
+    // Named, not a temporary inside co_await (GCC 12, see flush()).
+    std::string no_certificate = "no certificate configured (--cert/--key)";
+    bool ready = co_await before_handshake(s, std::move(no_certificate));
+    if (!ready) co_return false;
     bool done = co_await io_->handshake(*env_.tls, limits_.step_timeout);
     if (!done) {
       bool r = diverge(s, "", "TLS handshake failed: " + io_->last_error);
@@ -439,17 +449,9 @@ class Player {
   // The server's side of a handshake the client must refuse (a certificate it does not trust):
   // the client's ClientHello must come, and the handshake must not complete.
   awaitable<bool> expect_tls_reject(const Step& s) {
-    bool flushed = co_await flush();
-    if (!flushed) co_return false;
-    if (!env_.tls) {
-      bool r = diverge(s, "", "no certificate configured for this scenario's server-cert");
-      co_return r;
-    }
-    if (!io_->in.empty()) {
-      bool r = diverge(s, io_->in.pending(),
-                       "the client sent bytes after STARTTLS, before the TLS handshake");
-      co_return r;
-    }
+    std::string no_certificate = "no certificate configured for this scenario's server-cert";
+    bool ready = co_await before_handshake(s, std::move(no_certificate));
+    if (!ready) co_return false;
     // Peek at the first byte: a client that never starts TLS has not rejected anything.
     auto st = co_await io_->wait_readable(limits_.step_timeout);
     if (st == Io::Status::timeout) {
