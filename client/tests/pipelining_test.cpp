@@ -15,10 +15,7 @@ using test::exchange;
 using test::play;
 using test::read;
 using test::rethrow;
-
-test::Step writes(std::string bytes) {
-  return {algo::action_kind::write, std::move(bytes), {}};
-}
+using test::writes;
 
 SessionState greeted(bool lmtp = false) {
   SessionState s;

@@ -24,6 +24,10 @@ struct Step {
 inline Step exchange(std::string client, int code, std::string text) {
   return {algo::action_kind::command, std::move(client), {code, std::move(text)}};
 }
+// C: bytes written with no reply read (a pipelined group, a body piece).
+inline Step writes(std::string bytes) {
+  return {algo::action_kind::write, std::move(bytes), {}};
+}
 inline Step read(int code, std::string text) {
   return {algo::action_kind::read_reply, {}, {code, std::move(text)}};
 }

@@ -14,13 +14,9 @@ namespace smtp {
 namespace {
 
 using test::closes;
-using test::exchange;
 using test::play;
 using test::read;
-
-test::Step writes(std::string bytes) {
-  return {algo::action_kind::write, std::move(bytes), {}};
-}
+using test::writes;
 
 SessionState greeted(bool chunking, bool pipelining = true, bool lmtp = false) {
   SessionState s;

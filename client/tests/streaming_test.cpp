@@ -24,10 +24,7 @@ using test::play;
 using test::read;
 using test::rethrow;
 using test::visible;
-
-test::Step writes(std::string bytes) {
-  return {algo::action_kind::write, std::move(bytes), {}};
-}
+using test::writes;
 
 // Hands out the message in the given pieces, whatever size is asked (at most that size).
 class PiecesBody final : public BodySource {

@@ -382,6 +382,16 @@ action SendmailAlgo::next_bdat_chunk(std::size_t limit) {
   return action::command(std::string_view(out_).substr(out_start_));
 }
 
+// One outstanding chunk's reply (pipelined BDAT): counted, the first refusal kept. A lost
+// connection or a 421 ends the transaction here (the action returned); otherwise nullopt.
+std::optional<action> SendmailAlgo::take_chunk_reply(const step_result& r) {
+  if (r.error) return finish(chunk_refusal_ ? pending_chunk_error() : r.error);
+  --chunks_out_;
+  if (r.reply.code != 250 && !chunk_refusal_) chunk_refusal_ = r.reply;
+  if (r.reply.code == 421) return fail(pending_chunk_error(), r.reply);
+  return std::nullopt;
+}
+
 // The first refused chunk's reply as the error sendmail raises.
 std::exception_ptr SendmailAlgo::pending_chunk_error() const {
   return reply_error(SMTPDataError(chunk_refusal_->code, chunk_refusal_->text));
@@ -623,10 +633,7 @@ action SendmailAlgo::resume(const step_result& r) {
     case state::bdat_drain:
       // The oldest outstanding chunk's reply; after a refusal no new chunk is written, the
       // replies of those already sent are read, then RSET (RFC 3030 section 2).
-      if (r.error) return finish(chunk_refusal_ ? pending_chunk_error() : r.error);
-      --chunks_out_;
-      if (r.reply.code != 250 && !chunk_refusal_) chunk_refusal_ = r.reply;
-      if (r.reply.code == 421) return fail(pending_chunk_error(), r.reply);
+      if (auto ended = take_chunk_reply(r)) return *ended;
       if (chunk_refusal_) {
         if (chunks_out_ > 0) return action::read_reply();
         return fail(pending_chunk_error(), *chunk_refusal_);
@@ -637,10 +644,7 @@ action SendmailAlgo::resume(const step_result& r) {
       state_ = chunks_out_ > 0 ? state::bdat_drain_before_last : state::bdat;
       return action::read_reply();
     case state::bdat_drain_before_last:
-      if (r.error) return finish(chunk_refusal_ ? pending_chunk_error() : r.error);
-      --chunks_out_;
-      if (r.reply.code != 250 && !chunk_refusal_) chunk_refusal_ = r.reply;
-      if (r.reply.code == 421) return fail(pending_chunk_error(), r.reply);
+      if (auto ended = take_chunk_reply(r)) return *ended;
       if (chunks_out_ > 0) return action::read_reply();
       state_ = chunk_refusal_ ? state::bdat_last_after_refusal : state::bdat;
       return action::read_reply();

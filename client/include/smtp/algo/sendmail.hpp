@@ -135,6 +135,7 @@ class SendmailAlgo {
   action after_rcpts();
   action pipe_reply(const step_result& r);
   std::exception_ptr pending_chunk_error() const;
+  std::optional<action> take_chunk_reply(const step_result& r);
   action pipe_evaluate();
   action final_reply(const Reply& reply);
   action next_data_piece();
@@ -158,8 +159,8 @@ class SendmailAlgo {
   bool binary_ = false;  // BODY=BINARYMIME: bytes untouched
   bool bdat_ = false;
   BodyEncoder encoder_;
-  std::string raw_;  // read buffer
-  std::string out_;  // encoded piece (BDAT: with room for the command in front)
+  std::string raw_;    // read buffer
+  std::string out_;    // encoded piece (BDAT: with room for the command in front)
   std::string carry_;  // BDAT: encoded octets past the chunk limit, the next chunk's start
   std::size_t out_start_ = 0;
   bool eof_ = false;
