@@ -415,12 +415,19 @@ def _compare_results(want: list[dict], got: list[dict] | None) -> list[str]:
         if g.get("ok"):
             problems.append(f"message {i}: expected {w['exception']}, got ok")
             continue
-        e = g.get("error") or {}
-        if w["exception"] not in (e.get("types") or [e.get("type")]):
-            problems.append(f"message {i}: expected {w['exception']} (or a subclass), got "
-                            f"{e.get('type')} (classes {e.get('types')})")
-        if w.get("code") is not None and e.get("code") != w["code"]:
-            problems.append(f"message {i}: expected code {w['code']}, got {e.get('code')}")
+        problems += _exception_problems(w, g.get("error") or {}, f"message {i}: ")
+    return problems
+
+
+def _exception_problems(want: dict, error: dict, prefix: str = "") -> list[str]:
+    """An expected exception (`exception`, optional `code`) against a driver's error object: the
+    class or a subclass of it (the error's `types`), and the code when one is expected."""
+    problems = []
+    if want["exception"] not in (error.get("types") or [error.get("type")]):
+        problems.append(f"{prefix}expected {want['exception']} (or a subclass), got "
+                        f"{error.get('type')} (classes {error.get('types')})")
+    if want.get("code") is not None and error.get("code") != want["code"]:
+        problems.append(f"{prefix}expected code {want['code']}, got {error.get('code')}")
     return problems
 
 
@@ -443,13 +450,7 @@ def compare(expect: dict, outcome: dict) -> list[str]:
         return problems
     if outcome.get("ok"):
         return [f"expected `{expect['text']}`, got {describe(outcome)}"]
-    e = outcome.get("error") or {}
-    if expect["exception"] not in (e.get("types") or [e.get("type")]):
-        problems.append(f"expected {expect['exception']} (or a subclass), got {e.get('type')} "
-                        f"(classes {e.get('types')})")
-    if expect.get("code") is not None and e.get("code") != expect["code"]:
-        problems.append(f"expected code {expect['code']}, got {e.get('code')}")
-    return problems
+    return _exception_problems(expect, outcome.get("error") or {})
 
 
 def render_session(report: dict | None) -> str:
