@@ -15,7 +15,7 @@
 #include <sstream>
 
 #include "loopback_server.hpp"
-#include "test_certs.hpp"
+#include "tls_server.hpp"
 
 namespace smtp {
 namespace {
@@ -481,65 +481,6 @@ TEST(AsyncClient, streamed_body_as_bdat_chunks_same_bytes_as_sync) {
 }
 
 // -- TLS: certificates made at test time (test_certs.hpp) ------------------------------------
-
-const TestCerts& certs() {
-  static TestCerts c;
-  return c;
-}
-
-TlsContext trusting_test_ca() {
-  TlsContext t;
-  t.cafile = certs().ca_file;
-  return t;
-}
-
-// Greeting, EHLO with STARTTLS, 220, handshake with `cert`; inside TLS: EHLO with AUTH PLAIN,
-// AUTH, MAIL/RCPT/DATA, QUIT.
-void tls_session(ssl::stream<tcp::socket&>& tls, std::vector<std::string>& seen) {
-  std::string buf;
-  for (;;) {
-    const std::string line = read_line(tls, buf);
-    if (line.empty()) return;
-    seen.push_back(line);
-    if (line.starts_with("ehlo")) {
-      send(tls, "250-tls.test\r\n250 AUTH PLAIN LOGIN\r\n");
-    } else if (line.starts_with("AUTH")) {
-      send(tls, "235 2.7.0 ok\r\n");
-    } else if (line.starts_with("data")) {
-      send(tls, "354 go\r\n");
-      read_until_dot(tls, buf);
-      send(tls, "250 queued\r\n");
-    } else if (line.starts_with("quit")) {
-      send(tls, "221 bye\r\n");
-      return;
-    } else {
-      send(tls, "250 ok\r\n");
-    }
-  }
-}
-
-std::function<void(tcp::socket&)> tls_server(const CertFiles& cert, bool implicit,
-                                             std::vector<std::string>& seen) {
-  return [&cert, implicit, &seen](tcp::socket& s) {
-    std::string buf;
-    if (!implicit) {
-      send(s, "220 plain\r\n");
-      seen.push_back(read_line(s, buf));
-      send(s, "250-plain.test\r\n250 STARTTLS\r\n");
-      seen.push_back(read_line(s, buf));
-      send(s, "220 go ahead\r\n");
-    }
-    ssl::context ctx(ssl::context::tls_server);
-    ctx.use_certificate_chain_file(cert.cert);
-    ctx.use_private_key_file(cert.key, ssl::context::pem);
-    ssl::stream<tcp::socket&> tls(s, ctx);
-    boost::system::error_code ec;
-    tls.handshake(ssl::stream_base::server, ec);
-    if (ec) return;
-    if (implicit) send(tls, "220 implicit\r\n");
-    tls_session(tls, seen);
-  };
-}
 
 TEST(AsyncClientTls, starttls_login_sendmail_with_a_redacted_trace) {
   std::vector<std::string> seen;

@@ -14,7 +14,7 @@
 #include <smtp/smtp.hpp>
 
 #include "loopback_server.hpp"
-#include "test_certs.hpp"
+#include "tls_server.hpp"
 
 namespace smtp {
 namespace {
@@ -22,80 +22,9 @@ namespace {
 using namespace test;
 namespace ssl = boost::asio::ssl;
 constexpr std::string_view password = "hunter2-Secret";
-
-const TestCerts& certs() {
-  static TestCerts c;
-  return c;
-}
-
-ssl::context server_context(const CertFiles& f) {
-  ssl::context ctx(ssl::context::tls_server);
-  ctx.use_certificate_chain_file(f.cert);
-  ctx.use_private_key_file(f.key, ssl::context::pem);
-  return ctx;
-}
-
-// After the handshake: EHLO, optional AUTH PLAIN, NOOP and QUIT, inside TLS.
-void serve_tls_session(ssl::stream<tcp::socket&>& tls, std::vector<std::string>& seen) {
-  std::string buf;
-  for (;;) {
-    const std::string line = read_line(tls, buf);
-    if (line.empty()) return;
-    seen.push_back(line);
-    if (line.starts_with("ehlo")) {
-      send(tls, "250-tls.test\r\n250 AUTH PLAIN\r\n");
-    } else if (line.starts_with("AUTH")) {
-      send(tls, "235 2.7.0 ok\r\n");
-    } else if (line.starts_with("quit")) {
-      send(tls, "221 bye\r\n");
-      return;
-    } else {
-      send(tls, "250 ok\r\n");
-    }
-  }
-}
-
-// Plain greeting and EHLO with STARTTLS, then the handshake with `cert`.
-std::function<void(tcp::socket&)> starttls_server(const CertFiles& cert,
-                                                  std::vector<std::string>& seen) {
-  return [&cert, &seen](tcp::socket& s) {
-    std::string buf;
-    send(s, "220 plain\r\n");
-    seen.push_back(read_line(s, buf));
-    send(s, "250-plain.test\r\n250 STARTTLS\r\n");
-    seen.push_back(read_line(s, buf));
-    send(s, "220 go ahead\r\n");
-    ssl::context ctx = server_context(cert);
-    ssl::stream<tcp::socket&> tls(s, ctx);
-    boost::system::error_code ec;
-    tls.handshake(ssl::stream_base::server, ec);
-    if (ec) return;
-    serve_tls_session(tls, seen);
-  };
-}
-
-std::function<void(tcp::socket&)> implicit_server(const CertFiles& cert,
-                                                  std::vector<std::string>& seen) {
-  return [&cert, &seen](tcp::socket& s) {
-    ssl::context ctx = server_context(cert);
-    ssl::stream<tcp::socket&> tls(s, ctx);
-    boost::system::error_code ec;
-    tls.handshake(ssl::stream_base::server, ec);
-    if (ec) return;
-    send(tls, "220 implicit\r\n");
-    serve_tls_session(tls, seen);
-  };
-}
-
-TlsContext trusting_test_ca() {
-  TlsContext t;
-  t.cafile = certs().ca_file;
-  return t;
-}
-
 TEST(TlsLoopback, smtp_ssl_verifies_good_certificate) {
   std::vector<std::string> seen;
-  TcpServer server(any_loopback(), implicit_server(certs().good, seen));
+  TcpServer server(any_loopback(), tls_server(certs().good, /*implicit=*/true, seen));
   SMTP_SSL client(std::string(), 0, std::string("me.example"), std::nullopt, std::nullopt,
                   std::chrono::duration<double>(5), trusting_test_ca());
   const Reply greeting = client.connect("127.0.0.1", server.endpoint().port());
@@ -108,7 +37,7 @@ TEST(TlsLoopback, smtp_ssl_verifies_good_certificate) {
 TEST(TlsLoopback, starttls_forgets_ehlo_and_login_is_redacted) {
   for (int level : {1, 2}) {
     std::vector<std::string> seen;
-    TcpServer server(any_loopback(), starttls_server(certs().good, seen));
+    TcpServer server(any_loopback(), tls_server(certs().good, /*implicit=*/false, seen));
     SMTP client(std::string(), 0, std::string("me.example"), std::chrono::duration<double>(5));
     std::vector<std::string> trace;
     client.set_debug_sink([&](std::string_view l) { trace.emplace_back(l); });
@@ -144,7 +73,7 @@ const CertFiles& bad_cert(int i) {
 
 TEST_P(TlsLoopbackBadCert, starttls_refuses_it) {
   std::vector<std::string> seen;
-  TcpServer server(any_loopback(), starttls_server(bad_cert(GetParam()), seen));
+  TcpServer server(any_loopback(), tls_server(bad_cert(GetParam()), /*implicit=*/false, seen));
   SMTP client(std::string(), 0, std::string("me.example"), std::chrono::duration<double>(5));
   client.connect("127.0.0.1", server.endpoint().port());
   EXPECT_THROW(client.starttls(trusting_test_ca()), SSLCertVerificationError);
@@ -153,7 +82,7 @@ TEST_P(TlsLoopbackBadCert, starttls_refuses_it) {
 
 TEST_P(TlsLoopbackBadCert, smtp_ssl_refuses_it) {
   std::vector<std::string> seen;
-  TcpServer server(any_loopback(), implicit_server(bad_cert(GetParam()), seen));
+  TcpServer server(any_loopback(), tls_server(bad_cert(GetParam()), /*implicit=*/true, seen));
   SMTP_SSL client(std::string(), 0, std::string("me.example"), std::nullopt, std::nullopt,
                   std::chrono::duration<double>(5), trusting_test_ca());
   EXPECT_THROW(client.connect("localhost", server.endpoint().port()), SSLCertVerificationError);
@@ -162,7 +91,7 @@ TEST_P(TlsLoopbackBadCert, smtp_ssl_refuses_it) {
 
 TEST_P(TlsLoopbackBadCert, insecure_skip_verify_accepts_it) {
   std::vector<std::string> seen;
-  TcpServer server(any_loopback(), implicit_server(bad_cert(GetParam()), seen));
+  TcpServer server(any_loopback(), tls_server(bad_cert(GetParam()), /*implicit=*/true, seen));
   TlsContext insecure;
   insecure.insecure_skip_verify = true;
   SMTP_SSL client(std::string(), 0, std::string("me.example"), std::nullopt, std::nullopt,
@@ -175,7 +104,7 @@ INSTANTIATE_TEST_SUITE_P(WrongNameExpiredSelfSigned, TlsLoopbackBadCert, testing
 
 TEST(TlsLoopback, system_store_does_not_trust_a_throwaway_ca) {
   std::vector<std::string> seen;
-  TcpServer server(any_loopback(), implicit_server(certs().good, seen));
+  TcpServer server(any_loopback(), tls_server(certs().good, /*implicit=*/true, seen));
   SMTP_SSL client(std::string(), 0, std::string("me.example"), std::nullopt, std::nullopt,
                   std::chrono::duration<double>(5));
   EXPECT_THROW(client.connect("127.0.0.1", server.endpoint().port()), SSLCertVerificationError);
@@ -183,7 +112,7 @@ TEST(TlsLoopback, system_store_does_not_trust_a_throwaway_ca) {
 
 TEST(TlsLoopback, name_override_checks_the_given_name_not_the_connected_one) {
   std::vector<std::string> seen;
-  TcpServer server(any_loopback(), implicit_server(certs().wrong_name, seen));
+  TcpServer server(any_loopback(), tls_server(certs().wrong_name, /*implicit=*/true, seen));
   TlsContext t = trusting_test_ca();
   t.server_hostname = "mail.example.org";
   SMTP_SSL client(std::string(), 0, std::string("me.example"), std::nullopt, std::nullopt,
@@ -194,7 +123,7 @@ TEST(TlsLoopback, name_override_checks_the_given_name_not_the_connected_one) {
 
 TEST(TlsLoopback, async_driver_runs_starttls_over_async_tls_stream) {
   std::vector<std::string> seen;
-  TcpServer server(any_loopback(), starttls_server(certs().good, seen));
+  TcpServer server(any_loopback(), tls_server(certs().good, /*implicit=*/false, seen));
   asio::io_context ioc;
   SessionState session;
   session.local_hostname = "me.example";
@@ -222,7 +151,7 @@ TEST(TlsLoopback, async_driver_runs_starttls_over_async_tls_stream) {
   ioc.run();
   if (failure) std::rethrow_exception(failure);
   EXPECT_TRUE(encrypted);
-  EXPECT_EQ(session.ehlo_resp, std::optional<std::string>("tls.test\nAUTH PLAIN"));
+  EXPECT_EQ(session.ehlo_resp, std::optional<std::string>("tls.test\nAUTH PLAIN LOGIN"));
   EXPECT_TRUE(has_feature(session.esmtp_features, "auth"));
   ASSERT_GE(seen.size(), 3u);
   EXPECT_EQ(seen[2], "ehlo me.example\r\n");  // the first command inside TLS
