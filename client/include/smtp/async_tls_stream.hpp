@@ -35,8 +35,12 @@ class AsyncTlsStream {
 
   executor_type get_executor() { return stream_.get_executor(); }
   bool encrypted() const { return encrypted_; }
-  // Plaintext bytes waiting in the socket (the STARTTLS check; meaningless once encrypted).
+  // Bytes that can be read now without waiting: before TLS, what the socket holds (the STARTTLS
+  // check); inside TLS, only what OpenSSL has already decrypted. The socket's count would include
+  // records that carry no data (TLS 1.3 session tickets), and reading for them would wait for data
+  // that never comes (as the sync TlsTransport, SSL_pending).
   std::size_t available() {
+    if (encrypted_) return static_cast<std::size_t>(SSL_pending(stream_.native_handle()));
     boost::system::error_code ec;
     const std::size_t n = stream_.next_layer().available(ec);
     return ec ? 0 : n;
