@@ -537,17 +537,6 @@ TEST(AsyncClientTls, smtp_ssl_verifies_the_certificate) {
 
 class AsyncClientBadCert : public testing::TestWithParam<int> {};
 
-const CertFiles& bad_cert(int i) {
-  switch (i) {
-    case 0:
-      return certs().wrong_name;
-    case 1:
-      return certs().expired;
-    default:
-      return certs().self_signed;
-  }
-}
-
 TEST_P(AsyncClientBadCert, smtp_ssl_refuses_it) {
   std::vector<std::string> seen;
   TcpServer server(any_loopback(), tls_server(bad_cert(GetParam()), true, seen));

@@ -60,17 +60,6 @@ TEST(TlsLoopback, starttls_forgets_ehlo_and_login_is_redacted) {
 
 class TlsLoopbackBadCert : public testing::TestWithParam<int> {};
 
-const CertFiles& bad_cert(int i) {
-  switch (i) {
-    case 0:
-      return certs().wrong_name;
-    case 1:
-      return certs().expired;
-    default:
-      return certs().self_signed;
-  }
-}
-
 TEST_P(TlsLoopbackBadCert, starttls_refuses_it) {
   std::vector<std::string> seen;
   TcpServer server(any_loopback(), tls_server(bad_cert(GetParam()), /*implicit=*/false, seen));

@@ -21,6 +21,18 @@ inline const TestCerts& certs() {
   return c;
 }
 
+// The certificates a client must refuse, by test parameter: 0 wrong name, 1 expired, 2 self-signed.
+inline const CertFiles& bad_cert(int i) {
+  switch (i) {
+    case 0:
+      return certs().wrong_name;
+    case 1:
+      return certs().expired;
+    default:
+      return certs().self_signed;
+  }
+}
+
 inline TlsContext trusting_test_ca() {
   TlsContext t;
   t.cafile = certs().ca_file;
