@@ -168,7 +168,9 @@ asio::awaitable<Reply> AsyncSMTP::getreply_after_connect() {
   state_.forget_hello();
   authenticated_ = false;
   data_replies_.clear();
-  Reply r = co_await getreply();
+  algo::ReadReplyAlgo greeting(reply_to::greeting);
+  co_await driver_.run(greeting);
+  Reply r = greeting.reply();
   if (driver_.debuglevel() > 0) {
     driver_.debug("connect: (" + std::to_string(r.code) + ", " + bytes_repr(r.text) + ")");
   }
@@ -192,14 +194,13 @@ asio::awaitable<Reply> AsyncSMTP::getreply() {
 }
 
 asio::awaitable<Reply> AsyncSMTP::docmd(std::string cmd, std::string args) {
-  algo::CommandAlgo a(command::line(cmd, args));
-  co_await driver_.run(a);
-  Reply r = a.reply();
+  Reply r = co_await command_reply(command::line(cmd, args), reply_to::any);
   co_return r;
 }
 
-asio::awaitable<Reply> AsyncSMTP::command_reply(std::string line) {
-  algo::CommandAlgo a(std::move(line));
+// One command whose reply must be one `expect` can get (check_reply_fits).
+asio::awaitable<Reply> AsyncSMTP::command_reply(std::string line, reply_to expect) {
+  algo::CommandAlgo a(std::move(line), expect);
   co_await driver_.run(a);
   Reply r = a.reply();
   co_return r;
@@ -231,19 +232,19 @@ asio::awaitable<void> AsyncSMTP::ehlo_or_helo_if_needed() {
 
 asio::awaitable<Reply> AsyncSMTP::verify(std::string address) {
   std::string line = command::line("vrfy", command::address_only(address));
-  Reply r = co_await command_reply(std::move(line));
+  Reply r = co_await command_reply(std::move(line), reply_to::vrfy);
   co_return r;
 }
 
 asio::awaitable<Reply> AsyncSMTP::expn(std::string address) {
   std::string line = command::line("expn", command::address_only(address));
-  Reply r = co_await command_reply(std::move(line));
+  Reply r = co_await command_reply(std::move(line), reply_to::expn);
   co_return r;
 }
 
 asio::awaitable<std::string> AsyncSMTP::help(std::string args) {
   std::string line = command::line("help", args);
-  Reply r = co_await command_reply(std::move(line));
+  Reply r = co_await command_reply(std::move(line), reply_to::help);
   std::string text = std::move(r.text);
   co_return text;
 }
@@ -251,19 +252,19 @@ asio::awaitable<std::string> AsyncSMTP::help(std::string args) {
 asio::awaitable<Reply> AsyncSMTP::rset() {
   state_.accepted_recipients.clear();
   std::string line = command::line("rset", {});
-  Reply r = co_await command_reply(std::move(line));
+  Reply r = co_await command_reply(std::move(line), reply_to::rset);
   co_return r;
 }
 
 asio::awaitable<Reply> AsyncSMTP::noop() {
   std::string line = command::line("noop", {});
-  Reply r = co_await command_reply(std::move(line));
+  Reply r = co_await command_reply(std::move(line), reply_to::noop);
   co_return r;
 }
 
 asio::awaitable<Reply> AsyncSMTP::mail(std::string sender, Options options) {
   const auto sent = rules::mail_options_to_send(state_, sender, options);
-  algo::CommandAlgo a(command::mail(sender, sent));
+  algo::CommandAlgo a(command::mail(sender, sent), reply_to::mail);
   state_.accepted_recipients.clear();
   co_await driver_.run(a);
   Reply r = a.reply();
@@ -272,7 +273,8 @@ asio::awaitable<Reply> AsyncSMTP::mail(std::string sender, Options options) {
 
 asio::awaitable<Reply> AsyncSMTP::rcpt(std::string recipient, Options options) {
   algo::CommandAlgo a(
-      command::rcpt(recipient, rules::rcpt_options_to_send(state_, recipient, options)));
+      command::rcpt(recipient, rules::rcpt_options_to_send(state_, recipient, options)),
+      reply_to::rcpt);
   co_await driver_.run(a);
   Reply r = a.reply();
   if (r.code == 250 || r.code == 251) state_.accepted_recipients.push_back(recipient);
@@ -346,7 +348,7 @@ asio::awaitable<RefusedRecipients> AsyncSMTP::send_message(
 
 asio::awaitable<Reply> AsyncSMTP::quit() {
   std::string line = command::line("quit", {});
-  Reply r = co_await command_reply(std::move(line));
+  Reply r = co_await command_reply(std::move(line), reply_to::quit);
   state_.forget_hello();
   authenticated_ = false;
   close();

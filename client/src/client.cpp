@@ -82,7 +82,9 @@ Reply SMTP::connect(std::unique_ptr<Transport> transport) {
   state_.forget_hello();
   authenticated_ = false;
   data_replies_.clear();
-  const Reply r = getreply();
+  algo::ReadReplyAlgo greeting(reply_to::greeting);
+  driver_.run(greeting);
+  const Reply r = greeting.reply();
   if (driver_.debuglevel() > 0) {
     driver_.debug("connect: (" + std::to_string(r.code) + ", " + bytes_repr(r.text) + ")");
   }
@@ -96,7 +98,12 @@ Reply SMTP::getreply() {
 }
 
 Reply SMTP::docmd(std::string_view cmd, std::string_view args) {
-  algo::CommandAlgo a(command::line(cmd, args));
+  return command_reply(command::line(cmd, args), reply_to::any);
+}
+
+// One command whose reply must be one `expect` can get (check_reply_fits).
+Reply SMTP::command_reply(std::string line, reply_to expect) {
+  algo::CommandAlgo a(std::move(line), expect);
   driver_.run(a);
   return a.reply();
 }
@@ -124,29 +131,29 @@ void SMTP::ehlo_or_helo_if_needed() {
 }
 
 Reply SMTP::verify(std::string_view address) {
-  return docmd("vrfy", command::address_only(address));
+  return command_reply(command::line("vrfy", command::address_only(address)), reply_to::vrfy);
 }
 
 Reply SMTP::expn(std::string_view address) {
-  return docmd("expn", command::address_only(address));
+  return command_reply(command::line("expn", command::address_only(address)), reply_to::expn);
 }
 
 std::string SMTP::help(std::string_view args) {
-  return docmd("help", args).text;
+  return command_reply(command::line("help", args), reply_to::help).text;
 }
 
 Reply SMTP::rset() {
   state_.accepted_recipients.clear();
-  return docmd("rset");
+  return command_reply(command::line("rset", {}), reply_to::rset);
 }
 
 Reply SMTP::noop() {
-  return docmd("noop");
+  return command_reply(command::line("noop", {}), reply_to::noop);
 }
 
 Reply SMTP::mail(std::string_view sender, std::span<const std::string> options) {
   const auto sent = rules::mail_options_to_send(state_, sender, options);
-  algo::CommandAlgo a(command::mail(sender, sent));
+  algo::CommandAlgo a(command::mail(sender, sent), reply_to::mail);
   state_.accepted_recipients.clear();
   driver_.run(a);
   return a.reply();
@@ -154,7 +161,8 @@ Reply SMTP::mail(std::string_view sender, std::span<const std::string> options) 
 
 Reply SMTP::rcpt(std::string_view recipient, std::span<const std::string> options) {
   algo::CommandAlgo a(
-      command::rcpt(recipient, rules::rcpt_options_to_send(state_, recipient, options)));
+      command::rcpt(recipient, rules::rcpt_options_to_send(state_, recipient, options)),
+      reply_to::rcpt);
   driver_.run(a);
   if (a.reply().code == 250 || a.reply().code == 251) {
     state_.accepted_recipients.emplace_back(recipient);
@@ -227,7 +235,7 @@ RefusedRecipients SMTP::send_message(std::string_view msg, std::optional<std::st
 }
 
 Reply SMTP::quit() {
-  const Reply r = docmd("quit");
+  const Reply r = command_reply(command::line("quit", {}), reply_to::quit);
   state_.forget_hello();
   authenticated_ = false;
   close();

@@ -30,6 +30,44 @@ std::string describe(const RefusedRecipients& refused) {
 }
 }  // namespace
 
+std::exception_ptr mark_delivery_unknown(std::exception_ptr e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const SMTPServerDisconnected& d) {
+    return d.delivery_unknown() ? e : d.marked_delivery_unknown();
+  } catch (...) {
+    return e;
+  }
+}
+
+namespace {
+std::string describe_partial(const std::string& cause, const std::vector<std::string>& delivered,
+                             const RefusedRecipients& refused,
+                             const std::vector<std::string>& unanswered) {
+  std::string s = cause + "; LMTP per-recipient replies: delivered to";
+  for (const auto& a : delivered) s += " " + a;
+  if (delivered.empty()) s += " nobody";
+  if (!refused.empty()) {
+    s += "; refused";
+    for (const auto& [addr, reply] : refused)
+      s += " " + addr + " (" + std::to_string(reply.code) + ")";
+  }
+  if (!unanswered.empty()) {
+    s += "; no reply for";
+    for (const auto& a : unanswered) s += " " + a;
+  }
+  return s;
+}
+}  // namespace
+
+SMTPPartialDelivery::SMTPPartialDelivery(std::string cause, std::vector<std::string> delivered_to,
+                                         RefusedRecipients refused_to,
+                                         std::vector<std::string> unanswered_to)
+    : SMTPServerDisconnected(describe_partial(cause, delivered_to, refused_to, unanswered_to)),
+      delivered(std::move(delivered_to)),
+      refused(std::move(refused_to)),
+      unanswered(std::move(unanswered_to)) {}
+
 SMTPRecipientsRefused::SMTPRecipientsRefused(RefusedRecipients refused)
     : SMTPException(describe(refused)), recipients(std::move(refused)) {}
 

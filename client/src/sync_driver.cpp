@@ -8,6 +8,7 @@
 
 #include "smtp/bytes_repr.hpp"
 #include "smtp/exceptions.hpp"
+#include "smtp/reply_pairing.hpp"
 #include "smtp/sasl/redact.hpp"
 #include "smtp/tls_transport.hpp"
 
@@ -80,17 +81,23 @@ void SyncDriver::close() noexcept {
   inbuf_.clear();
 }
 
+// Every reply has been read: whatever has arrived (decrypted or still in a TLS record) was sent
+// out of turn, and the replies and the commands are no longer paired with certainty.
+void SyncDriver::expect_idle() {
+  if (inbuf_.empty()) {
+    std::array<char, 512> buf{};
+    inbuf_.append(buf.data(), transport_->read_waiting(buf));
+  }
+  if (!inbuf_.empty()) {
+    throw SMTPProtocolError("bytes arrived with no command outstanding", inbuf_);
+  }
+}
+
 void SyncDriver::write(std::string_view bytes, const std::string* trace, bool replies_pending) {
   if (!transport_) throw SMTPServerDisconnected("please run connect() first");
   // Unless the algorithm says replies are still due, every earlier reply has been read, so any
   // byte waiting now was sent out of turn (RFC 5321 section 4.1.1: replies only answer commands).
-  if (!replies_pending && inbuf_.empty() && transport_->available() > 0) {
-    std::array<char, 512> buf{};
-    inbuf_.append(buf.data(), transport_->read_some(buf, deadline()));
-  }
-  if (!replies_pending && !inbuf_.empty()) {
-    throw SMTPProtocolError("bytes arrived with no command outstanding", inbuf_);
-  }
+  if (!replies_pending) expect_idle();
   if (debuglevel_ > 0)
     // An algorithm that writes credentials supplies the redacted text; an AUTH line written any
     // other way (docmd("AUTH PLAIN ...")) is redacted here, so no path shows a credential.
@@ -104,9 +111,9 @@ void SyncDriver::write(std::string_view bytes, const std::string* trace, bool re
 // the handshake with an empty buffer and a fresh parser.
 void SyncDriver::start_tls() {
   if (!transport_) throw SMTPServerDisconnected("please run connect() first");
-  if (transport_->available() > 0) {
+  if (inbuf_.empty()) {
     std::array<char, 512> buf{};
-    inbuf_.append(buf.data(), transport_->read_some(buf, deadline()));
+    inbuf_.append(buf.data(), transport_->read_waiting(buf));
   }
   if (!inbuf_.empty()) {
     throw SMTPProtocolError("bytes after the 220 reply to STARTTLS, before the TLS handshake",
@@ -118,12 +125,15 @@ void SyncDriver::start_tls() {
   if (debuglevel_ > 0) debug("starttls: TLS handshake done");
 }
 
-Reply SyncDriver::read_reply() {
+Reply SyncDriver::read_reply(reply_to expect) {
   if (!transport_) throw SMTPServerDisconnected("please run connect() first");
   const Deadline d = deadline();
   for (;;) {
     if (!inbuf_.empty()) {
-      if (auto r = take_buffered_reply(parser_, inbuf_, sink_, debuglevel_)) return *std::move(r);
+      if (auto r = take_buffered_reply(parser_, inbuf_, sink_, debuglevel_)) {
+        check_reply_fits(expect, *r);
+        return *std::move(r);
+      }
     }
     std::array<char, 4096> buf{};
     const std::size_t n = transport_->read_some(buf, d);
@@ -145,10 +155,14 @@ algo::step_result SyncDriver::perform(const algo::action& a) {
         break;
       case algo::action_kind::command:
         write(a.bytes, a.trace, a.replies_pending);
-        r.reply = read_reply();
+        r.reply = read_reply(a.expect);
         break;
       case algo::action_kind::read_reply:
-        r.reply = read_reply();
+        r.reply = read_reply(a.expect);
+        break;
+      case algo::action_kind::expect_idle:
+        if (!transport_) throw SMTPServerDisconnected("please run connect() first");
+        expect_idle();
         break;
       case algo::action_kind::close:
         close();

@@ -145,6 +145,45 @@ class TlsTransport final : public Transport {
     return open_ ? static_cast<std::size_t>(SSL_pending(stream_.native_handle())) : 0;
   }
 
+  // Decrypted bytes first; then, when the socket holds bytes OpenSSL has not seen, one TLS read
+  // that is driven only as far as the bytes already received allow (poll(), never a wait): a
+  // record with data completes it, a record without (a session ticket) is consumed and the read
+  // is cancelled. Asio's TLS engine keeps a partial record across the cancellation.
+  std::size_t read_waiting(std::span<char> buffer) override {
+    if (!open_) return 0;
+    if (available() > 0) return read_some(buffer, std::nullopt);
+    error_code probe;
+    if (stream_.next_layer().available(probe) == 0 || probe) return 0;
+    ioc_->restart();
+    bool finished = false;
+    error_code ec;
+    std::size_t n = 0;
+    stream_.async_read_some(asio::buffer(buffer.data(), buffer.size()),
+                            [&](error_code e, std::size_t k) {
+                              finished = true;
+                              ec = e;
+                              n = k;
+                            });
+    while (!finished && ioc_->poll() > 0) {
+    }
+    if (!finished) {
+      error_code ignored;
+      stream_.next_layer().cancel(ignored);
+      ioc_->restart();
+      ioc_->run();
+      if (ec == asio::error::operation_aborted) return n;
+    }
+    if (ec == asio::error::eof || ec == ssl::error::stream_truncated) return 0;
+    if (ec && ec != asio::error::operation_aborted) {
+      close();
+      if (ec.category() == asio::error::get_ssl_category()) {
+        throw SSLError("TLS error reading: " + openssl_reason(ec));
+      }
+      throw SMTPServerDisconnected("Connection unexpectedly closed: " + ec.message());
+    }
+    return n;
+  }
+
   void close() noexcept override {
     open_ = false;
     error_code ignored;

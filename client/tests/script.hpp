@@ -34,6 +34,10 @@ inline Step read(int code, std::string text) {
 inline Step closes() {
   return {algo::action_kind::close, {}, {}};
 }
+// The client checks that nothing is waiting (every reply read); it passes unless failed there.
+inline Step idle() {
+  return {algo::action_kind::expect_idle, {}, {}};
+}
 
 // Plays the script. With `fail_at`, step number fail_at fails as a dropped connection would
 // (the driver reports SMTPServerDisconnected), and the algorithm must then finish.

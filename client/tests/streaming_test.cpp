@@ -96,6 +96,8 @@ Wire drive(Algo& a, std::deque<Reply> replies) {
       case algo::action_kind::close:
         w.closed = true;
         break;
+      case algo::action_kind::expect_idle:  // the script's replies are all read by then
+        break;
       case algo::action_kind::tls_handshake:
         ADD_FAILURE() << "unexpected TLS";
         return w;
@@ -343,7 +345,7 @@ TEST(Chunking, pipelined_mail_rcpt_and_bdat_last_in_one_write) {
                        std::string_view("hi\n"), {}, {});
   play(a, {writes("mail FROM:<f@example.com>\r\nrcpt TO:<a@example.com>\r\n"
                   "rcpt TO:<b@example.com>\r\nBDAT 4 LAST\r\nhi\r\n"),
-           read(250, "ok"), read(250, "ok"), read(550, "no b"), read(250, "queued")});
+           read(250, "ok"), read(250, "ok"), read(550, "no b"), read(250, "queued"), test::idle()});
   EXPECT_FALSE(a.error());
   ASSERT_EQ(a.refused().size(), 1u);
   EXPECT_EQ(a.refused().at("b@example.com").code, 550);
@@ -368,7 +370,7 @@ TEST(Chunking, pipelined_large_message_sends_first_piece_then_full_chunks) {
   // The later chunks are pipelined too: written at once, their replies read before LAST's.
   play(a, {writes("mail FROM:<f@example.com>\r\nrcpt TO:<a@example.com>\r\nBDAT 2\r\nab"),
            read(250, "ok"), read(250, "ok"), read(250, "2 octets"), writes("BDAT 4\r\ncdef"),
-           writes("BDAT 3 LAST\r\ng\r\n"), read(250, "4 octets"), read(250, "ok")});
+           writes("BDAT 3 LAST\r\ng\r\n"), read(250, "4 octets"), read(250, "ok"), test::idle()});
   EXPECT_FALSE(a.error());
 }
 
@@ -395,6 +397,9 @@ std::string shape(algo::SendmailAlgo& a, std::deque<Reply> replies,
         break;
       case algo::action_kind::close:
         out += 'X';
+        continue;
+      case algo::action_kind::expect_idle:
+        out += 'I';
         continue;
       case algo::action_kind::tls_handshake:
         return out + "?";
@@ -428,10 +433,11 @@ TEST(Chunking, pipelined_chunks_keep_at_most_four_replies_outstanding) {
   std::deque<Reply> ok(3 + 10, Reply{250, "ok"});
   std::string written;
   // Group (W) and its three replies; four chunks written, then one reply read per new chunk;
-  // the last of them is LAST, then the three outstanding replies and LAST's.
+  // the last of them is LAST, then the three outstanding replies and LAST's, then the check that
+  // nothing more is waiting (I) before LAST's reply is believed.
   EXPECT_EQ(shape(a, ok, &written),
             "WRRR"
-            "WPPPRPRPRPRPRPRPRRRR");
+            "WPPPRPRPRPRPRPRPRRRRI");
   EXPECT_FALSE(a.error());
   EXPECT_NE(written.find("BDAT 1 LAST\r\n\n"), std::string::npos) << visible(written);
 }
@@ -588,7 +594,7 @@ TEST(Chunking, lmtp_pipelined_bdat_last_reads_the_other_recipients_replies) {
   play(a, {writes("mail FROM:<f@example.com>\r\nrcpt TO:<a@example.com>\r\n"
                   "rcpt TO:<b@example.com>\r\nBDAT 4 LAST\r\nhi\r\n"),
            read(250, "ok"), read(250, "ok"), read(250, "ok"), read(550, "a failed"),
-           read(250, "b delivered")});
+           read(250, "b delivered"), test::idle()});
   EXPECT_FALSE(a.error());
   EXPECT_EQ(a.refused().at("a@example.com").code, 550);
 }

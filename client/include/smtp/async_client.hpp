@@ -37,6 +37,7 @@
 #include "smtp/client.hpp"  // Options, default_local_hostname
 #include "smtp/exceptions.hpp"
 #include "smtp/reply.hpp"
+#include "smtp/reply_pairing.hpp"
 #include "smtp/sasl/callback_mechanism.hpp"
 #include "smtp/sasl/mechanism.hpp"
 #include "smtp/session.hpp"
@@ -165,8 +166,8 @@ class AsyncSMTP {
   virtual awaitable<void> after_open() { co_return; }
   awaitable<AsyncStream> open_tcp(std::string host, int port);
   awaitable<AsyncStream> open_unix(std::string path);
-  // One already encoded command line, one reply.
-  awaitable<Reply> command_reply(std::string line);
+  // One already encoded command line, one reply that must be one `expect` can get.
+  awaitable<Reply> command_reply(std::string line, reply_to expect);
   // The greeting after attaching a stream; forgets the previous session's state.
   awaitable<Reply> getreply_after_connect();
 

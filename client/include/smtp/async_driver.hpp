@@ -208,13 +208,48 @@ class AsyncDriver {
   // handshake); streams without available() are not checked.
   boost::asio::awaitable<void> read_waiting() {
     if constexpr (requires(Stream & s) { s.available(); }) {
-      if (inbuf_.empty() && stream_.available() > 0) {
+      if (!inbuf_.empty()) co_return;
+      if (stream_.available() > 0) {
         std::array<char, 512> buf{};
         auto [ec, n] = co_await stream_.async_read_some(
             boost::asio::buffer(buf), boost::asio::as_tuple(boost::asio::use_awaitable));
         if (!ec) inbuf_.append(buf.data(), n);
+        co_return;
+      }
+      if constexpr (requires(Stream & s) { s.undecrypted(); }) {
+        if (stream_.undecrypted() > 0) co_await read_undecrypted();
       }
     }
+  }
+
+  // Inside TLS the socket holds records OpenSSL has not read: a reply may hide in one (a second
+  // TLS record in the same TCP segment). One TLS read, given a moment to process what has already
+  // arrived, then cancelled if it found no data (a TLS 1.3 session ticket is consumed this way).
+  // Asio's TLS engine keeps a partial record across the cancellation.
+  boost::asio::awaitable<void> read_undecrypted() {
+    auto finished = std::make_shared<bool>(false);
+    boost::asio::steady_timer timer(stream_.get_executor());
+    timer.expires_after(undecrypted_grace);
+    timer.async_wait([finished, this](boost::system::error_code ec) {
+      if (!ec && !*finished) stream_.cancel_reads();
+    });
+    std::array<char, 512> buf{};
+    auto [ec, n] = co_await stream_.async_read_some(
+        boost::asio::buffer(buf), boost::asio::as_tuple(boost::asio::use_awaitable));
+    *finished = true;
+    timer.cancel();
+    if (!ec) inbuf_.append(buf.data(), n);
+  }
+  // How long the TLS read above may take to decrypt records that are already in the socket.
+  static constexpr std::chrono::milliseconds undecrypted_grace{5};
+
+  // Every reply has been read: whatever has arrived (decrypted or still in a TLS record) was sent
+  // out of turn, and the replies and the commands are no longer paired with certainty.
+  boost::asio::awaitable<void> expect_idle() {
+    if (!open_) throw SMTPServerDisconnected("please run connect() first");
+    co_await read_waiting();
+    if (!inbuf_.empty())
+      throw SMTPProtocolError("bytes arrived with no command outstanding", inbuf_);
   }
 
   boost::asio::awaitable<void> write(std::string_view bytes, const std::string* trace,
@@ -223,11 +258,7 @@ class AsyncDriver {
     // Unless the algorithm says replies are still due, every earlier reply has been read, so any
     // byte waiting now was sent out of turn (RFC 5321 section 4.1.1: replies only answer
     // commands).
-    if (!replies_pending) {
-      co_await read_waiting();
-      if (!inbuf_.empty())
-        throw SMTPProtocolError("bytes arrived with no command outstanding", inbuf_);
-    }
+    if (!replies_pending) co_await expect_idle();
     if (debuglevel_ > 0) {
       // An algorithm that writes credentials supplies the redacted text; an AUTH line written
       // any other way is redacted here, so no path shows a credential.
@@ -243,13 +274,14 @@ class AsyncDriver {
     if (ec) throw SMTPServerDisconnected("Server not connected: " + ec.message());
   }
 
-  boost::asio::awaitable<Reply> read_reply() {
+  boost::asio::awaitable<Reply> read_reply(reply_to expect = reply_to::any) {
     if (!open_) throw SMTPServerDisconnected("please run connect() first");
     Watchdog w = arm();  // one deadline for the whole reply
     for (;;) {
       if (!inbuf_.empty()) {
         std::optional<Reply> r = take_buffered_reply(parser_, inbuf_, sink_, debuglevel_);
         if (r) {
+          check_reply_fits(expect, *r);
           Reply out = std::move(*r);  // a local, not an expression, in co_return (GCC 12)
           co_return out;
         }
@@ -317,15 +349,18 @@ class AsyncDriver {
           break;
         case algo::action_kind::command: {
           co_await write(a.bytes, a.trace, a.replies_pending);
-          Reply reply = co_await read_reply();
+          Reply reply = co_await read_reply(a.expect);
           r.reply = std::move(reply);
           break;
         }
         case algo::action_kind::read_reply: {
-          Reply reply = co_await read_reply();
+          Reply reply = co_await read_reply(a.expect);
           r.reply = std::move(reply);
           break;
         }
+        case algo::action_kind::expect_idle:
+          co_await expect_idle();
+          break;
         case algo::action_kind::close:
           close();
           break;

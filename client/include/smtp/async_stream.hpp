@@ -52,6 +52,19 @@ class AsyncStream {
     return ec ? 0 : n;
   }
 
+  // Inside TLS: bytes in the socket that OpenSSL has not read yet (records, maybe without data).
+  std::size_t undecrypted() {
+    if (!tls_ || !encrypted_ || !tcp_) return 0;
+    boost::system::error_code ec;
+    const std::size_t n = tcp_->available(ec);
+    return ec ? 0 : n;
+  }
+  // Aborts a pending read (the driver's look at undecrypted records); the stream stays usable.
+  void cancel_reads() {
+    boost::system::error_code ignored;
+    if (tcp_) tcp_->cancel(ignored);
+  }
+
   void close(boost::system::error_code& ec) {
     // No close_notify exchange: it could block, and the session is over either way.
     boost::system::error_code ignored;

@@ -45,6 +45,18 @@ class AsyncTlsStream {
     const std::size_t n = stream_.next_layer().available(ec);
     return ec ? 0 : n;
   }
+  // Inside TLS: bytes in the socket that OpenSSL has not read yet (records, maybe without data).
+  std::size_t undecrypted() {
+    if (!encrypted_) return 0;
+    boost::system::error_code ec;
+    const std::size_t n = stream_.next_layer().available(ec);
+    return ec ? 0 : n;
+  }
+  // Aborts a pending read (the driver's look at undecrypted records); the stream stays usable.
+  void cancel_reads() {
+    boost::system::error_code ignored;
+    stream_.next_layer().cancel(ignored);
+  }
   void close(boost::system::error_code& ec) { stream_.next_layer().close(ec); }
 
   template <class Buffers, class Token>

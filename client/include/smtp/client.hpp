@@ -17,6 +17,7 @@
 #include "smtp/exceptions.hpp"
 #include "smtp/outgoing_mail.hpp"
 #include "smtp/reply.hpp"
+#include "smtp/reply_pairing.hpp"
 #include "smtp/sasl/callback_mechanism.hpp"
 #include "smtp/sasl/mechanism.hpp"
 #include "smtp/session.hpp"
@@ -209,6 +210,8 @@ class SMTP {
   virtual std::unique_ptr<Transport> open_transport(const std::string& host, int port);
   void connect_or_raise(const std::string& host, int port);
   void check_tls_policy(const char* what) const;
+  // One already encoded command line, one reply that must be one `expect` can get.
+  Reply command_reply(std::string line, reply_to expect);
 
   std::string host_;  // as given to connect(): the name the certificate must match
   TlsContext tls_;    // SMTP_SSL's context; starttls()'s default

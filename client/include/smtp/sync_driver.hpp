@@ -80,7 +80,8 @@ class SyncDriver {
   void write(std::string_view bytes, const std::string* trace = nullptr,
              bool replies_pending = false);
   void start_tls();
-  Reply read_reply();
+  void expect_idle();
+  Reply read_reply(reply_to expect = reply_to::any);
 
   std::unique_ptr<Transport> transport_;
   ReplyParser parser_;

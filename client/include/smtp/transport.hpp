@@ -27,6 +27,13 @@ class Transport {
   virtual std::size_t read_some(std::span<char> buffer, Deadline deadline) = 0;
   // Bytes that can be read now without waiting (to catch a server talking out of turn).
   virtual std::size_t available() = 0;
+  // Reads what the server has sent by now without waiting for more: 0 when nothing is there. The
+  // out-of-turn check reads with it. A TLS transport also decrypts the records that have arrived
+  // but that OpenSSL has not read yet (a reply hidden in a second TLS record of the same TCP
+  // segment); records without data (TLS 1.3 session tickets) are consumed and give 0.
+  virtual std::size_t read_waiting(std::span<char> buffer) {
+    return available() > 0 ? read_some(buffer, std::nullopt) : 0;
+  }
   virtual void close() noexcept = 0;
   // True once the stream is TLS (SMTP_SSL, or after STARTTLS).
   virtual bool encrypted() const noexcept { return false; }

@@ -20,7 +20,7 @@ action AuthAlgo::send(std::string line, bool in_exchange) {
   line_ = std::move(line);
   line_ += "\r\n";
   shown_ = sasl::redact_client_line(line_, in_exchange);
-  return action::command_redacted(line_, shown_);
+  return action::command_redacted(line_, shown_, reply_to::auth);
 }
 
 action AuthAlgo::resume(const step_result& r) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "smtp/algo/lost_after_end.hpp"
 #include "smtp/exceptions.hpp"
 
 namespace smtp::algo {
@@ -41,7 +42,7 @@ action DataAlgo::next_piece() {
   }
   if (eof_) {
     state_ = state::body_sent;
-    return action::command(body_);
+    return action::command(body_, reply_to::end_of_data);
   }
   state_ = state::body_writing;
   return action::write(body_);
@@ -51,7 +52,7 @@ action DataAlgo::resume(const step_result& r) {
   switch (state_) {
     case state::start:
       state_ = state::data_sent;
-      return action::command("data\r\n");
+      return action::command("data\r\n", reply_to::data);
     case state::data_sent:
       if (r.error) break;
       if (r.reply.code != 354) {
@@ -64,17 +65,29 @@ action DataAlgo::resume(const step_result& r) {
           session_->lmtp ? std::max<std::size_t>(1, session_->accepted_recipients.size()) : 1;
       if (source_) return next_piece();
       state_ = state::body_sent;
-      return action::command(body_);
+      return action::command(body_, reply_to::end_of_data);
     case state::body_writing:
       if (r.error) break;
       return next_piece();
     case state::body_sent: {
-      if (r.error) break;
+      if (r.error) {
+        // After the final dot: the message may or may not have been delivered (LMTP: to the
+        // recipients not answered yet).
+        RefusedRecipients refused;
+        for (const auto& [rcpt, reply] : replies_) {
+          if (!reply.positive()) refused.emplace(rcpt, reply);
+        }
+        error_ = lost_after_end(r.error, session_->lmtp, session_->accepted_recipients,
+                                replies_.size(), refused);
+        session_->accepted_recipients.clear();
+        state_ = state::done;
+        return action::done();
+      }
       last_ = r.reply;
       const std::size_t i = replies_.size();
       const auto& rcpts = session_->accepted_recipients;
       replies_.emplace_back(i < rcpts.size() ? rcpts[i] : std::string(), r.reply);
-      if (replies_.size() < expected_) return action::read_reply();
+      if (replies_.size() < expected_) return action::read_reply(reply_to::end_of_data);
       session_->accepted_recipients.clear();
       state_ = state::done;
       return action::done();

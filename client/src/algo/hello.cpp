@@ -16,7 +16,7 @@ action HelloAlgo::resume(const step_result& r) {
   if (!sent_) {
     sent_ = true;
     if (kind_ == kind::ehlo) session_->esmtp_features.clear();
-    return action::command(line_);
+    return action::command(line_, reply_to::hello);
   }
   if (r.error) {
     error_ = r.error;

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "smtp/algo/lost_after_end.hpp"
 #include "smtp/command_encoder.hpp"
 
 namespace smtp::algo {
@@ -256,7 +257,7 @@ action SendmailAlgo::fail(std::exception_ptr e, const Reply& reply) {
   }
   if (successor_started_) return finish(pending_);
   state_ = state::rset;
-  return action::command("rset\r\n");
+  return action::command("rset\r\n", reply_to::rset);
 }
 
 // The body cannot be completed (NUL, read error): never send the end of the message; closing the
@@ -316,6 +317,7 @@ action SendmailAlgo::next_data_piece() {
     }
   }
   if (eof_) {
+    end_written_ = true;
     if (batched_) {
       all_written_ = true;
       after_final_ = state::body;
@@ -323,7 +325,7 @@ action SendmailAlgo::next_data_piece() {
       return action::write(out_);
     }
     state_ = state::body;
-    return action::command(out_);
+    return action::command(out_, reply_to::end_of_data);
   }
   state_ = state::body_writing;
   return action::write(out_);
@@ -358,6 +360,7 @@ action SendmailAlgo::next_bdat_chunk(std::size_t limit) {
       return abandon(std::current_exception());
     }
   }
+  if (last_chunk_) end_written_ = true;
   if (pipe_chunks_) {
     // Written without waiting: the replies are read when the window is full, and all of them
     // before LAST's.
@@ -365,6 +368,7 @@ action SendmailAlgo::next_bdat_chunk(std::size_t limit) {
     a.replies_pending = chunks_out_ > 0;  // earlier chunks' replies may be waiting already
     if (last_chunk_) {
       all_written_ = true;
+      end_pipelined_ = chunks_out_ > 0;
       state_ = state::bdat_last_written;
     } else {
       ++chunks_out_;
@@ -379,7 +383,8 @@ action SendmailAlgo::next_bdat_chunk(std::size_t limit) {
     return action::write(std::string_view(out_).substr(out_start_));
   }
   state_ = state::bdat;
-  return action::command(std::string_view(out_).substr(out_start_));
+  return action::command(std::string_view(out_).substr(out_start_),
+                         last_chunk_ ? reply_to::end_of_data : reply_to::bdat);
 }
 
 // One outstanding chunk's reply (pipelined BDAT): counted, the first refusal kept. A lost
@@ -399,13 +404,23 @@ std::exception_ptr SendmailAlgo::pending_chunk_error() const {
 
 action SendmailAlgo::start_rcpt() {
   state_ = state::rcpt;
-  return action::command(rcpt_lines_[next_rcpt_]);
+  return action::command(rcpt_lines_[next_rcpt_], reply_to::rcpt);
 }
 
 action SendmailAlgo::after_rcpts() {
   if (bdat_) return next_bdat_chunk(session_->bdat_chunk_size);
   state_ = state::data;
-  return action::command("data\r\n");
+  return action::command("data\r\n", reply_to::data);
+}
+
+// The command the next reply of the pipelined group answers: MAIL, each RCPT, then DATA (or the
+// first BDAT chunk, LAST when the whole message rode in the group).
+reply_to SendmailAlgo::pipe_expect() const {
+  const std::size_t i = pipe_replies_.size();
+  if (i == 0) return reply_to::mail;
+  if (i <= to_.size()) return reply_to::rcpt;
+  if (!bdat_) return reply_to::data;
+  return last_chunk_ ? reply_to::end_of_data : reply_to::bdat;
 }
 
 // One reply of the pipelined group: MAIL's, then one per RCPT, then DATA's (or the first BDAT's).
@@ -432,7 +447,7 @@ action SendmailAlgo::pipe_reply(const step_result& r) {
           r.reply);
     }
   }
-  if (pipe_replies_.size() < to_.size() + 2) return action::read_reply();
+  if (pipe_replies_.size() < to_.size() + 2) return action::read_reply(pipe_expect());
   return pipe_evaluate();
 }
 
@@ -474,7 +489,7 @@ action SendmailAlgo::pipe_evaluate() {
     pending_ = std::move(e);
     session_->accepted_recipients.clear();
     state_ = state::pipe_abort_dot;
-    return action::command(".\r\n");
+    return action::command(".\r\n", reply_to::end_of_data);
   }
   return fail(std::move(e), last.code == 421 ? last : Reply{});
 }
@@ -482,8 +497,19 @@ action SendmailAlgo::pipe_evaluate() {
 // The reply after the end of the message (final dot or BDAT LAST): SMTP one, LMTP one per
 // accepted recipient.
 action SendmailAlgo::final_reply(const Reply& reply) {
+  // The end went out behind other commands (BDAT LAST in the pipelined group, or behind chunks
+  // whose replies were outstanding): before the last reply to it is believed, nothing else may be
+  // waiting. An extra reply would mean an earlier one was duplicated and this one is not the
+  // reply to the end at all.
+  const bool last_expected = !session_->lmtp || lmtp_index_ + 1 >= accepted_.size();
+  if (end_pipelined_ && !batched_ && last_expected && !idle_checked_) {
+    held_final_ = reply;
+    state_ = state::idle_check;
+    return action::expect_idle();
+  }
   data_replies_.emplace_back(session_->lmtp ? accepted_[lmtp_index_] : std::string(), reply);
   if (!session_->lmtp) {
+    final_read_ = true;
     if (reply.code != 250) return fail(reply_error(SMTPDataError(reply.code, reply.text)), reply);
     session_->accepted_recipients.clear();
     return finish(nullptr);
@@ -495,8 +521,9 @@ action SendmailAlgo::final_reply(const Reply& reply) {
   }
   if (++lmtp_index_ < accepted_.size()) {
     state_ = state::lmtp_more;
-    return action::read_reply();
+    return action::read_reply(reply_to::end_of_data);
   }
+  final_read_ = true;
   session_->accepted_recipients.clear();
   if (lmtp_refused_ == accepted_.size()) {
     return fail(std::make_exception_ptr(SMTPRecipientsRefused(refused_)), {});
@@ -504,7 +531,20 @@ action SendmailAlgo::final_reply(const Reply& reply) {
   return finish(nullptr);
 }
 
+// The connection failed after the end of the message was written and before its reply (each
+// LMTP reply) was read: the outcome is unknown, never "refused" or "delivered".
+action SendmailAlgo::lost_after_end(std::exception_ptr e) {
+  session_->accepted_recipients.clear();
+  return finish(
+      algo::lost_after_end(std::move(e), session_->lmtp, accepted_, lmtp_index_, refused_));
+}
+
 action SendmailAlgo::resume(const step_result& r) {
+  if (r.error && end_written_ && !final_read_ && state_ != state::rset &&
+      state_ != state::idle_check && state_ != state::closing && state_ != state::done &&
+      state_ != state::bdat_last_after_refusal) {
+    return lost_after_end(r.error);
+  }
   switch (state_) {
     case state::hello: {
       const action a = hello_.resume(r);
@@ -546,7 +586,7 @@ action SendmailAlgo::resume(const step_result& r) {
       }
       prefetched_ = true;
       if (pipelined) {
-        rset_in_batch_ = rset_first_ && bdat_;
+        rset_in_batch_ = rset_first_;
         batch_ = rset_in_batch_ ? "rset\r\n" : "";
         batch_ += line_;
         for (const auto& l : rcpt_lines_) batch_ += l;
@@ -554,6 +594,8 @@ action SendmailAlgo::resume(const step_result& r) {
           prefetched_ = false;  // it rides in the batch
           batch_.append(out_, out_start_);
           all_written_ = last_chunk_;
+          end_written_ = last_chunk_;
+          end_pipelined_ = last_chunk_;
         } else {
           batch_ += "data\r\n";
         }
@@ -561,15 +603,15 @@ action SendmailAlgo::resume(const step_result& r) {
         return action::write(batch_);
       }
       state_ = state::mail;
-      return action::command(line_);
+      return action::command(line_, reply_to::mail);
     }
     case state::pipe_written:
       if (r.error) return finish(r.error);
       state_ = rset_in_batch_ ? state::pipe_rset : state::pipe_replies;
-      return action::read_reply();
+      return action::read_reply(rset_in_batch_ ? reply_to::rset : reply_to::mail);
     case state::pipe_rset:
-      // RSET in front of a batched BDAT group: only a 421 matters (a refused RSET shows in MAIL's
-      // reply).
+      // RSET in front of a batched group: 250, or a 421 (the driver refuses anything else: a
+      // refusal there means an earlier reply was dropped or swapped).
       if (r.error) return finish(r.error);
       if (r.reply.code == 421) {
         // The server is closing before MAIL was answered: a reply error naming RSET, not a
@@ -578,11 +620,11 @@ action SendmailAlgo::resume(const step_result& r) {
                     r.reply);
       }
       state_ = state::pipe_replies;
-      return action::read_reply();
+      return action::read_reply(reply_to::mail);
     case state::final_written:
       if (r.error) return finish(r.error);
       state_ = after_final_;
-      return action::read_reply();
+      return action::read_reply(reply_to::end_of_data);
     case state::pipe_replies:
       return pipe_reply(r);
     case state::pipe_abort_dot:
@@ -629,25 +671,25 @@ action SendmailAlgo::resume(const step_result& r) {
       if (r.error) return finish(r.error);
       if (chunks_out_ < bdat_window) return next_bdat_chunk(session_->bdat_chunk_size);
       state_ = state::bdat_drain;
-      return action::read_reply();
+      return action::read_reply(reply_to::bdat);
     case state::bdat_drain:
       // The oldest outstanding chunk's reply; after a refusal no new chunk is written, the
       // replies of those already sent are read, then RSET (RFC 3030 section 2).
       if (auto ended = take_chunk_reply(r)) return *ended;
       if (chunk_refusal_) {
-        if (chunks_out_ > 0) return action::read_reply();
+        if (chunks_out_ > 0) return action::read_reply(reply_to::bdat);
         return fail(pending_chunk_error(), *chunk_refusal_);
       }
       return next_bdat_chunk(session_->bdat_chunk_size);
     case state::bdat_last_written:
       if (r.error) return finish(r.error);
       state_ = chunks_out_ > 0 ? state::bdat_drain_before_last : state::bdat;
-      return action::read_reply();
+      return action::read_reply(chunks_out_ > 0 ? reply_to::bdat : reply_to::end_of_data);
     case state::bdat_drain_before_last:
       if (auto ended = take_chunk_reply(r)) return *ended;
-      if (chunks_out_ > 0) return action::read_reply();
+      if (chunks_out_ > 0) return action::read_reply(reply_to::bdat);
       state_ = chunk_refusal_ ? state::bdat_last_after_refusal : state::bdat;
-      return action::read_reply();
+      return action::read_reply(reply_to::end_of_data);
     case state::bdat_last_after_refusal:
       // LAST went out before the refusal was known: its reply is read and the refusal reported.
       if (r.error) return finish(pending_chunk_error());
@@ -663,6 +705,10 @@ action SendmailAlgo::resume(const step_result& r) {
     case state::lmtp_more:
       if (r.error) return finish(r.error);
       return final_reply(r.reply);
+    case state::idle_check:
+      if (r.error) return lost_after_end(r.error);
+      idle_checked_ = true;
+      return final_reply(held_final_);
     case state::rset:
       // A disconnect during RSET is swallowed, as smtplib's _rset(): the refusal is the news.
       return finish(pending_);

@@ -16,6 +16,19 @@ constexpr std::size_t reply_budget = 256;
 // to the driver as they are.
 constexpr std::size_t cork_limit = 16 * 1024;
 
+// A message whose outcome already says "may or may not have been delivered" (the connection
+// went before its reply): no anchor can make it more certain.
+bool data_replies_lost(const MailResult& out) {
+  if (!out.error) return false;
+  try {
+    std::rethrow_exception(out.error);
+  } catch (const SMTPServerDisconnected& e) {
+    return e.delivery_unknown();
+  } catch (...) {
+    return false;
+  }
+}
+
 bool is_helo_error(const std::exception_ptr& e) {
   try {
     std::rethrow_exception(e);
@@ -77,6 +90,11 @@ void SendmanyAlgo::finish_slot(Slot& s) {
   out.error = s.algo.error();
   out.data_replies = s.algo.data_replies();
   if (out.error && is_helo_error(out.error)) fatal_ = out.error;
+  // With PIPELINING the outcome of a message sent in full rests on replies read while other
+  // commands' replies were due: believed once an anchor confirms the pairing (see resume()).
+  if (pipelining_active() && s.algo.all_written() && !data_replies_lost(out)) {
+    provisional_.push_back(s.index);
+  }
   if (&s == &flight_.front()) {
     flight_.pop_front();
   } else if (&s == &flight_.back()) {
@@ -88,21 +106,26 @@ void SendmanyAlgo::finish_slot(Slot& s) {
 
 void SendmanyAlgo::fail_all_remaining() {
   for (Slot& s : flight_) {
-    // The oldest message was the one talking when the connection went: it gets the driver's own
-    // error (a timeout stays a timeout); the others say what is known about them.
-    if (last_error_ && &s == &flight_.front()) {
-      results_[s.index].error = last_error_;
-      continue;
+    // The driver's own error (a timeout stays a timeout) goes to one message only: the one that
+    // was talking when the connection went, unless it has had it already. The others say what is
+    // known about them.
+    std::exception_ptr e;
+    if (last_error_ && !error_delivered_) {
+      e = last_error_;
+      error_delivered_ = true;
+    } else {
+      e = std::make_exception_ptr(SMTPServerDisconnected(
+          s.algo.all_written()
+              ? "connection lost before the server's reply to this message"
+              : "connection lost before this message was sent in full: not delivered"));
     }
-    results_[s.index].error =
-        s.algo.all_written()
-            ? std::make_exception_ptr(SMTPServerDisconnected(
-                  "connection lost before the server's reply to this message: it was sent in "
-                  "full and may or may not have been delivered"))
-            : std::make_exception_ptr(SMTPServerDisconnected(
-                  "connection lost before this message was sent in full: not delivered"));
+    results_[s.index].error = s.algo.all_written() ? mark_delivery_unknown(e) : e;
   }
   flight_.clear();
+  // A lost connection (or a reply that could not answer its command) leaves the pairing of the
+  // replies read since the last anchor in doubt. A 421 does not: it is a reply that fits where it
+  // came, the server's own decision to close, so the replies before it were in step.
+  if (last_error_) doubt_provisional();
   for (; next_ < mails_.size(); ++next_) {
     results_[next_].error = fatal_
                                 ? fatal_
@@ -139,6 +162,7 @@ action SendmanyAlgo::direct(const action& a) {
     return w;
   }
   route_ = route::split_write;  // the command's reply is read in its turn
+  split_expect_ = a.expect;
   return action{action_kind::write, a.bytes, a.trace, true};
 }
 
@@ -151,7 +175,10 @@ std::optional<action> SendmanyAlgo::handle(Slot& s, const action& a) {
       return std::nullopt;
     case action_kind::read_reply:
       s.waiting = true;
+      s.expect = a.expect;
       return std::nullopt;
+    case action_kind::expect_idle:
+      throw std::logic_error("SendmanyAlgo: a batched message asked for an idle check");
     case action_kind::close:
       dead_ = true;
       cork_.clear();
@@ -181,11 +208,35 @@ std::optional<action> SendmanyAlgo::handle(Slot& s, const action& a) {
       cork_.append(a.bytes);
       if (a.kind == action_kind::command) {
         s.waiting = true;
+        s.expect = a.expect;
         return std::nullopt;
       }
       return handle(s, s.algo.resume({}));
   }
   return std::nullopt;
+}
+
+// The pairing of replies to commands is in doubt: every provisional outcome becomes "sent in
+// full, may or may not have been delivered" (its reply may have been another command's).
+void SendmanyAlgo::doubt_provisional() {
+  for (const std::size_t i : provisional_) {
+    MailResult& out = results_[i];
+    std::string what =
+        "the replies went out of step with the commands before this message's "
+        "outcome was confirmed (its reply may have been another command's)";
+    if (out.error) {
+      try {
+        std::rethrow_exception(out.error);
+      } catch (const std::exception& e) {
+        what += "; it seemed: " + std::string(e.what());
+      }
+    } else {
+      what += "; it seemed accepted";
+    }
+    out.error = SMTPServerDisconnected(what).marked_delivery_unknown();
+    out.refused.clear();
+  }
+  provisional_.clear();
 }
 
 action SendmanyAlgo::choose() {
@@ -207,12 +258,18 @@ action SendmanyAlgo::choose() {
       continue;
     }
     if (!cork_.empty()) return flush();
-    if (flight_.empty()) return action::done();
+    if (flight_.empty()) {
+      if (provisional_.empty()) return action::done();
+      // The last anchor: every reply has been read and nothing more is waiting (decrypted or
+      // not). A reply still there means one was duplicated and the pairing was off.
+      route_ = route::idle_check;
+      return action::expect_idle();
+    }
     if (!flight_.front().waiting) {
       throw std::logic_error("SendmanyAlgo: the oldest message is not waiting for a reply");
     }
     route_ = route::front;
-    return action::read_reply();
+    return action::read_reply(flight_.front().expect);
   }
 }
 
@@ -220,8 +277,16 @@ action SendmanyAlgo::resume(const step_result& r) {
   if (r.error) {
     dead_ = true;  // the driver has closed the connection
     last_error_ = r.error;
+    error_delivered_ = false;
   }
   switch (route_) {
+    case route::idle_check:
+      if (r.error) {
+        error_delivered_ = true;  // it concerns the provisional outcomes, not one message
+        doubt_provisional();
+      }
+      provisional_.clear();
+      return action::done();
     case route::start:
       return choose();
     case route::flush: {
@@ -236,21 +301,31 @@ action SendmanyAlgo::resume(const step_result& r) {
     }
     case route::tail: {
       Slot& t = flight_.back();
+      if (r.error) error_delivered_ = true;
       if (auto a = handle(t, t.algo.resume(r))) return *a;
       return choose();
     }
     case route::split_write: {
       Slot& t = flight_.back();
       if (r.error) {
+        error_delivered_ = true;
         if (auto a = handle(t, t.algo.resume(r))) return *a;
         return choose();
       }
       t.waiting = true;  // the command's reply, in its turn
+      t.expect = split_expect_;
       return choose();
     }
     case route::front: {
       Slot& f = flight_.front();
       f.waiting = false;
+      if (r.error) {
+        error_delivered_ = true;
+      } else if (f.expect == reply_to::data && r.reply.code == 354) {
+        // An anchor: 354 answers DATA and nothing else, so every reply before it was paired
+        // with its own command; the outcomes read before it are confirmed.
+        provisional_.clear();
+      }
       if (auto a = handle(f, f.algo.resume(r))) return *a;
       return choose();
     }

@@ -23,7 +23,7 @@ action StartTlsAlgo::resume(const step_result& r) {
             SMTPNotSupportedError("STARTTLS extension not supported by server.")));
       }
       state_ = state::command;
-      return action::command(line_);
+      return action::command(line_, reply_to::starttls);
     }
     case state::command:
       if (r.error) return finish(r.error);

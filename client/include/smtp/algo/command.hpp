@@ -11,11 +11,13 @@ namespace smtp::algo {
 
 class CommandAlgo {
  public:
-  explicit CommandAlgo(std::string line) : line_(std::move(line)) {}
+  // `expect`: the command whose replies are plausible (docmd() accepts any).
+  explicit CommandAlgo(std::string line, reply_to expect = reply_to::any)
+      : line_(std::move(line)), expect_(expect) {}
   action resume(const step_result& r) {
     if (!sent_) {
       sent_ = true;
-      return action::command(line_);
+      return action::command(line_, expect_);
     }
     error_ = r.error;
     reply_ = r.reply;
@@ -26,6 +28,7 @@ class CommandAlgo {
 
  private:
   std::string line_;
+  reply_to expect_;
   bool sent_ = false;
   Reply reply_;
   std::exception_ptr error_;
@@ -54,10 +57,11 @@ class WriteAlgo {
 // Reads one reply without writing: the greeting after connect(), or getreply().
 class ReadReplyAlgo {
  public:
+  explicit ReadReplyAlgo(reply_to expect = reply_to::any) : expect_(expect) {}
   action resume(const step_result& r) {
     if (!asked_) {
       asked_ = true;
-      return action::read_reply();
+      return action::read_reply(expect_);
     }
     error_ = r.error;
     reply_ = r.reply;
@@ -67,6 +71,7 @@ class ReadReplyAlgo {
   std::exception_ptr error() const { return error_; }
 
  private:
+  reply_to expect_;
   bool asked_ = false;
   Reply reply_;
   std::exception_ptr error_;

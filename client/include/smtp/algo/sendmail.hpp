@@ -127,6 +127,7 @@ class SendmailAlgo {
     bdat_last_written,   // LAST written: the outstanding replies, then LAST's
     bdat_drain_before_last,
     bdat_last_after_refusal,  // a chunk was refused after LAST went out: read LAST's reply
+    idle_check,               // the last reply to a pipelined end read: nothing else may wait
     done
   };
   void check_input();
@@ -134,6 +135,7 @@ class SendmailAlgo {
   action start_rcpt();
   action after_rcpts();
   action pipe_reply(const step_result& r);
+  reply_to pipe_expect() const;
   std::exception_ptr pending_chunk_error() const;
   std::optional<action> take_chunk_reply(const step_result& r);
   action pipe_evaluate();
@@ -143,6 +145,7 @@ class SendmailAlgo {
   void make_bdat_chunk(std::size_t limit);
   void produce(std::size_t target);
   action abandon(std::exception_ptr e);
+  action lost_after_end(std::exception_ptr e);
   action fail(std::exception_ptr e, const Reply& reply);
   action finish(std::exception_ptr e);
   template <class E>
@@ -187,6 +190,15 @@ class SendmailAlgo {
   bool rset_in_batch_ = false;
   bool all_written_ = false;
   bool successor_started_ = false;
+  // The end of the message (final dot or BDAT ... LAST) went to the driver: from then on a lost
+  // connection leaves the outcome unknown until the final reply (each LMTP reply) is read.
+  bool end_written_ = false;
+  bool final_read_ = false;
+  // The end was written behind other commands whose replies were outstanding (not batched):
+  // the last reply to it is believed only after an expect_idle check.
+  bool end_pipelined_ = false;
+  bool idle_checked_ = false;
+  Reply held_final_;
   state after_final_ = state::body;
   // Pipelined BDAT chunks (CHUNKING + PIPELINING): chunks written whose reply is not read yet,
   // and the first refusal among them.

@@ -57,10 +57,11 @@ class SendmanyAlgo {
   struct Slot {
     std::size_t index;
     SendmailAlgo algo;
-    std::size_t replies;   // an upper bound of the replies this message gets
-    bool waiting = false;  // asked to read a reply; the next one in turn is its own
+    std::size_t replies;              // an upper bound of the replies this message gets
+    bool waiting = false;             // asked to read a reply; the next one in turn is its own
+    reply_to expect = reply_to::any;  // the command that reply answers
   };
-  enum class route { start, tail, split_write, front, flush };
+  enum class route { start, tail, split_write, front, flush, idle_check };
 
   std::optional<action> handle(Slot& s, const action& a);
   action flush();
@@ -70,6 +71,7 @@ class SendmanyAlgo {
   bool start_next();
   void finish_slot(Slot& s);
   void fail_all_remaining();
+  void doubt_provisional();
   bool pipelining_active() const;
   std::size_t outstanding_replies() const;
 
@@ -80,8 +82,13 @@ class SendmanyAlgo {
   std::size_t next_ = 0;
   route route_ = route::start;
   bool dead_ = false;
-  std::exception_ptr fatal_;       // SMTPHeloError: every later message gets it
-  std::exception_ptr last_error_;  // the driver's error that ended the connection
+  std::exception_ptr fatal_;               // SMTPHeloError: every later message gets it
+  std::exception_ptr last_error_;          // the driver's error that ended the connection
+  bool error_delivered_ = false;           // a message's algorithm has been given last_error_
+  reply_to split_expect_ = reply_to::any;  // a command written apart: what its reply answers
+  // Messages sent in full whose outcome was read while the pairing is not yet confirmed (see
+  // doubt_provisional and the anchors in resume()).
+  std::vector<std::size_t> provisional_;
   std::size_t overlapped_ = 0;
   std::vector<MailResult> results_;
   // Small writes collected until a reply must be read, then written as one; held_ is a large
