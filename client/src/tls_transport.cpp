@@ -153,7 +153,8 @@ class TlsTransport final : public Transport {
     if (!open_) return 0;
     if (available() > 0) return read_some(buffer, std::nullopt);
     error_code probe;
-    if (stream_.next_layer().available(probe) == 0 || probe) return 0;
+    const std::size_t raw = stream_.next_layer().available(probe);
+    if ((raw == 0 || probe) && undecrypted_bytes(stream_.native_handle()) == 0) return 0;
     ioc_->restart();
     bool finished = false;
     error_code ec;
@@ -202,6 +203,12 @@ class TlsTransport final : public Transport {
 };
 
 }  // namespace
+
+std::size_t undecrypted_bytes(SSL* ssl) {
+  std::size_t n = SSL_has_pending(ssl) == 1 ? 1 : 0;
+  if (BIO* rbio = SSL_get_rbio(ssl)) n += BIO_ctrl_pending(rbio);
+  return n;
+}
 
 ssl::context make_ssl_context(const TlsContext& tls) {
   ssl::context ctx(ssl::context::tls_client);

@@ -591,10 +591,13 @@ TEST(Chunking, lmtp_pipelined_bdat_last_reads_the_other_recipients_replies) {
   s.allow_pipelining = true;
   algo::SendmailAlgo a(s, "f@example.com", {"a@example.com", "b@example.com"},
                        std::string_view("hi"), {}, {});
+  // LMTP: the chunk does not ride in the group. How many replies LAST gets depends on the RCPT
+  // replies, so they are read first (a dropped reply then shows as a wait, never as a shift).
   play(a, {writes("mail FROM:<f@example.com>\r\nrcpt TO:<a@example.com>\r\n"
-                  "rcpt TO:<b@example.com>\r\nBDAT 4 LAST\r\nhi\r\n"),
-           read(250, "ok"), read(250, "ok"), read(250, "ok"), read(550, "a failed"),
-           read(250, "b delivered"), test::idle()});
+                  "rcpt TO:<b@example.com>\r\n"),
+           read(250, "ok"), read(250, "ok"), read(250, "ok"),
+           exchange("BDAT 4 LAST\r\nhi\r\n", 550, "a failed"), read(250, "b delivered"),
+           test::idle()});
   EXPECT_FALSE(a.error());
   EXPECT_EQ(a.refused().at("a@example.com").code, 550);
 }

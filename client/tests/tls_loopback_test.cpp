@@ -11,7 +11,11 @@
 #include <smtp/algo/starttls.hpp>
 #include <smtp/async_driver.hpp>
 #include <smtp/async_tls_stream.hpp>
+#include <smtp/async_client.hpp>
 #include <smtp/smtp.hpp>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include "loopback_server.hpp"
 #include "tls_server.hpp"
@@ -144,6 +148,136 @@ TEST(TlsLoopback, async_driver_runs_starttls_over_async_tls_stream) {
   EXPECT_TRUE(has_feature(session.esmtp_features, "auth"));
   ASSERT_GE(seen.size(), 3u);
   EXPECT_EQ(seen[2], "ehlo me.example\r\n");  // the first command inside TLS
+}
+
+// A server that answers DATA with 354 and a premature 250 as two TLS records in one TCP segment
+// (TCP_CORK holds both), then 554 after the dot if the client sends the message anyway. The
+// client reads the 354 record; the 250 record sits undecrypted in its buffers. Believing it would
+// report a refused message delivered.
+std::function<void(tcp::socket&)> premature_reply_in_second_record(bool implicit,
+                                                                   std::vector<std::string>& seen) {
+  return [implicit, &seen](tcp::socket& s) {
+    std::string buf;
+    if (!implicit) {
+      send(s, "220 plain\r\n");
+      seen.push_back(read_line(s, buf));
+      send(s, "250-plain.test\r\n250 STARTTLS\r\n");
+      seen.push_back(read_line(s, buf));
+      send(s, "220 go ahead\r\n");
+    }
+    ssl::context ctx = server_context(certs().good);
+    ssl::stream<tcp::socket&> tls(s, ctx);
+    boost::system::error_code ec;
+    tls.handshake(ssl::stream_base::server, ec);
+    if (ec) return;
+    if (implicit) send(tls, "220 implicit\r\n");
+    for (;;) {
+      const std::string line = read_line(tls, buf);
+      if (line.empty()) return;
+      seen.push_back(line);
+      if (line.starts_with("ehlo")) {
+        send(tls, "250 tls.test\r\n");
+      } else if (line.starts_with("data")) {
+        int on = 1;
+        setsockopt(s.native_handle(), IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+        send(tls, "354 go\r\n");
+        send(tls, "250 premature\r\n");
+        int off = 0;
+        setsockopt(s.native_handle(), IPPROTO_TCP, TCP_CORK, &off, sizeof off);
+        // Empty when the client closed instead of sending the message.
+        if (read_until_dot(tls, buf).empty()) return;
+        seen.push_back("<message>");
+        send(tls, "554 rejected\r\n");
+      } else if (line.starts_with("quit")) {
+        send(tls, "221 bye\r\n");
+        return;
+      } else {
+        send(tls, "250 ok\r\n");
+      }
+    }
+  };
+}
+
+void expect_premature_reply_refused(const std::vector<std::string>& seen,
+                                    const std::exception_ptr& error) {
+  ASSERT_TRUE(error) << "sendmail returned: the premature 250 was taken as the reply to the dot";
+  try {
+    std::rethrow_exception(error);
+  } catch (const SMTPProtocolError& e) {
+    EXPECT_THAT(e.what(), testing::HasSubstr("no command outstanding")) << e.what();
+    EXPECT_THAT(e.what(), testing::HasSubstr("250 premature")) << e.what();
+  }
+  // Caught before the body: nothing of the message went out.
+  EXPECT_THAT(seen, testing::Not(testing::Contains("<message>")));
+}
+
+TEST(TlsRecords, sync_client_sees_a_reply_in_an_undecrypted_record_before_the_body) {
+  for (const bool implicit : {true, false}) {
+    std::vector<std::string> seen;
+    TcpServer server(any_loopback(), premature_reply_in_second_record(implicit, seen));
+    std::exception_ptr error;
+    {
+      std::unique_ptr<SMTP> client;
+      if (implicit) {
+        client = std::make_unique<SMTP_SSL>(std::string(), 0, std::string("me.example"),
+                                            std::nullopt, std::nullopt,
+                                            std::chrono::duration<double>(5), trusting_test_ca());
+      } else {
+        client = std::make_unique<SMTP>(std::string(), 0, std::string("me.example"),
+                                        std::chrono::duration<double>(5));
+      }
+      client->set_pipelining(false);
+      client->connect("127.0.0.1", server.endpoint().port());
+      if (!implicit) client->starttls(trusting_test_ca());
+      try {
+        client->sendmail("a@example.org", {"b@example.org"}, "Subject: x\r\n\r\nbody\r\n");
+      } catch (...) {
+        error = std::current_exception();
+      }
+    }
+    expect_premature_reply_refused(seen, error);
+  }
+}
+
+TEST(TlsRecords, async_client_sees_a_reply_in_an_undecrypted_record_before_the_body) {
+  for (const bool implicit : {true, false}) {
+    std::vector<std::string> seen;
+    TcpServer server(any_loopback(), premature_reply_in_second_record(implicit, seen));
+    asio::io_context ioc;
+    std::exception_ptr error;
+    std::exception_ptr failure;
+    asio::co_spawn(
+        ioc,
+        [&]() -> asio::awaitable<void> {
+          std::unique_ptr<AsyncSMTP> client;
+          if (implicit) {
+            client = std::make_unique<AsyncSMTP_SSL>(ioc.get_executor(), std::string("me.example"),
+                                                     std::nullopt, std::nullopt,
+                                                     std::chrono::duration<double>(5),
+                                                     trusting_test_ca());
+          } else {
+            client = std::make_unique<AsyncSMTP>(ioc.get_executor(), std::string("me.example"),
+                                                 std::chrono::duration<double>(5));
+          }
+          client->set_pipelining(false);
+          co_await client->connect("127.0.0.1", server.endpoint().port());
+          if (!implicit) co_await client->starttls(trusting_test_ca());
+          // GCC 12 rejects a braced list as an argument inside a coroutine: a named vector.
+          std::vector<std::string> to;
+          to.emplace_back("b@example.org");
+          try {
+            co_await client->sendmail("a@example.org", std::move(to),
+                                      "Subject: x\r\n\r\nbody\r\n");
+          } catch (...) {
+            error = std::current_exception();
+          }
+          client->close();
+        },
+        [&](std::exception_ptr e) { failure = e; });
+    ioc.run();
+    if (failure) std::rethrow_exception(failure);
+    expect_premature_reply_refused(seen, error);
+  }
 }
 
 }  // namespace

@@ -31,10 +31,15 @@ violation); 2 on a usage error or input refused before sending (bad address, opt
 NUL in the message, unreadable --data).
 
 With --json, standard output gets exactly one JSON object:
-  success: {"ok": true, "refused": {"ADDR": [CODE, "TEXT"], ...}}
+  success: {"ok": true, "refused": {"ADDR": [CODE, "TEXT"], ...}, "quit": {"ok": true, "code": 221}}
+           ("quit" says how QUIT went: {"ok": false, "error": {...}} when it failed, which does
+           not change the message's outcome)
   failure: {"ok": false, "error": {"type": "<exception class>", "code": CODE or null,
             "message": "TEXT", "sender": "ADDR" (SMTPSenderRefused),
-            "recipients": {"ADDR": [CODE, "TEXT"]} (SMTPRecipientsRefused)}}
+            "recipients": {"ADDR": [CODE, "TEXT"]} (SMTPRecipientsRefused),
+            "delivery_unknown": true|false (SMTPServerDisconnected and subclasses: true when the
+            message was sent in full and may or may not have been delivered; do not retry blindly),
+            "delivered": [ADDR], "unanswered": [ADDR] (SMTPPartialDelivery, LMTP)}}
 "type" is the smtp:: exception class (SMTPSenderRefused, SMTPRecipientsRefused, SMTPDataError,
 SMTPConnectError, SMTPHeloError, SMTPServerDisconnected, SMTPTimeoutError, SMTPProtocolError,
 SMTPNotSupportedError, SMTPAuthenticationError, SSLError, SSLCertVerificationError, ...), "ValueError" for input refused before sending, "UsageError" for bad
@@ -125,12 +130,38 @@ Failure describe_error(std::exception_ptr e) {
     std::optional<int> code;
     if (ex.smtp_code >= 0) code = ex.smtp_code;
     return {std::string(ex.type_name()), code, ex.smtp_error};
+  } catch (const smtp::SMTPPartialDelivery& ex) {
+    return {std::string(ex.type_name()),
+            std::nullopt,
+            ex.what(),
+            {{"delivery_unknown", ex.delivery_unknown()},
+             {"delivered", ex.delivered},
+             {"recipients", refused_json(ex.refused)},
+             {"unanswered", ex.unanswered}}};
+  } catch (const smtp::SMTPServerDisconnected& ex) {
+    // delivery_unknown: the message was sent in full; it may or may not have been delivered.
+    return {std::string(ex.type_name()),
+            std::nullopt,
+            ex.what(),
+            {{"delivery_unknown", ex.delivery_unknown()}}};
   } catch (const smtp::SMTPException& ex) {
     return {std::string(ex.type_name()), std::nullopt, ex.what()};
   } catch (const std::invalid_argument& ex) {
     return {"ValueError", std::nullopt, ex.what(), json::object(), exit_usage};
   } catch (const std::exception& ex) {
     return {"Error", std::nullopt, ex.what()};
+  }
+}
+
+// QUIT after the messages: its failure does not change their outcomes (each was decided by its
+// own reply), but it is reported, since a reply left unread before QUIT (a 250 where 221 was due)
+// is evidence that replies and commands were out of step.
+json quit_outcome(smtp::SMTP& client) {
+  try {
+    const smtp::Reply r = client.quit();
+    return {{"ok", true}, {"code", r.code}};
+  } catch (...) {
+    return {{"ok", false}, {"error", failure_json(describe_error(std::current_exception()))}};
   }
 }
 
@@ -297,14 +328,15 @@ int run_send(const SendArgs& a) {
     if (!files.empty()) return send_many(*client, a, files);
     const smtp::RefusedRecipients refused =
         client->sendmail(a.from, a.to, *body, a.mail_options, a.rcpt_options);
-    try {
-      client->quit();
-    } catch (const smtp::SMTPException&) {
-      // The message was accepted; a failing QUIT does not change that.
-    }
+    const json quit = quit_outcome(*client);
     if (a.json) {
-      std::cout << dump({{"ok", true}, {"refused", refused_json(refused)}}) << std::endl;
+      std::cout << dump({{"ok", true}, {"refused", refused_json(refused)}, {"quit", quit}})
+                << std::endl;
     } else {
+      if (!quit["ok"].get<bool>()) {
+        std::cerr << "smtp-client: QUIT failed: " << quit["error"]["type"].get<std::string>()
+                  << ": " << quit["error"]["message"].get<std::string>() << std::endl;
+      }
       std::cout << "accepted for " << (a.to.size() - refused.size()) << " of " << a.to.size()
                 << " recipient(s)" << std::endl;
       for (const auto& [addr, r] : refused) {
@@ -327,10 +359,10 @@ int send_many(smtp::SMTP& client, const SendArgs& a,
     mails.push_back({a.from, a.to, {}, f.get(), a.mail_options, a.rcpt_options});
   }
   const std::vector<smtp::MailResult> results = client.sendmail_many(mails);
-  try {
-    client.quit();
-  } catch (const smtp::SMTPException&) {
-    // The outcomes are known; a failing QUIT does not change them.
+  const json quit = quit_outcome(client);
+  if (!a.json && !quit["ok"].get<bool>()) {
+    std::cerr << "smtp-client: QUIT failed: " << quit["error"]["type"].get<std::string>() << ": "
+              << quit["error"]["message"].get<std::string>() << std::endl;
   }
   bool all_ok = true;
   json out = json::array();
@@ -353,7 +385,9 @@ int send_many(smtp::SMTP& client, const SendArgs& a,
     out.push_back({{"data", path}, {"ok", false}, {"error", failure_json(f)}});
     if (!a.json) std::cout << path << ": " << f.type << ": " << f.message << std::endl;
   }
-  if (a.json) std::cout << dump({{"ok", all_ok}, {"messages", out}}) << std::endl;
+  if (a.json) {
+    std::cout << dump({{"ok", all_ok}, {"messages", out}, {"quit", quit}}) << std::endl;
+  }
   return all_ok ? exit_ok : exit_failure;
 }
 

@@ -289,7 +289,11 @@ class AsyncDriver {
       std::array<char, 4096> buf{};
       auto [ec, n] = co_await stream_.async_read_some(
           boost::asio::buffer(buf), boost::asio::as_tuple(boost::asio::use_awaitable));
-      if (w.fired()) throw SMTPTimeoutError("timed out waiting for the server's reply");
+      // The socket's own timeout (ETIMEDOUT: keepalive or retransmissions gave up) is a timeout
+      // too: a reply may still have been due.
+      if (w.fired() || ec == boost::asio::error::timed_out) {
+        throw SMTPTimeoutError("timed out waiting for the server's reply");
+      }
       // A TLS close without close_notify (stream_truncated) is still the server hanging up.
       if (ec == boost::asio::error::eof || ec == boost::asio::ssl::error::stream_truncated ||
           (!ec && n == 0)) {

@@ -57,7 +57,7 @@ class AsyncStream {
     if (!tls_ || !encrypted_ || !tcp_) return 0;
     boost::system::error_code ec;
     const std::size_t n = tcp_->available(ec);
-    return ec ? 0 : n;
+    return (ec ? 0 : n) + undecrypted_bytes(tls_->native_handle());
   }
   // Aborts a pending read (the driver's look at undecrypted records); the stream stays usable.
   void cancel_reads() {

@@ -21,6 +21,11 @@ boost::asio::ssl::context make_ssl_context(const TlsContext& tls);
 // SSLError when verification is on and `name` is empty or unusable.
 void configure_ssl_connection(SSL* ssl, const TlsContext& tls, const std::string& name);
 
+// Bytes of TLS records that have arrived but were not decrypted yet: in OpenSSL's buffers or in
+// the BIO Asio feeds it (a second record read from the socket with the first one stays there
+// until the next read). SSL_pending counts only the decrypted rest of the current record.
+std::size_t undecrypted_bytes(SSL* ssl);
+
 class AsyncTlsStream {
  public:
   using executor_type = boost::asio::ip::tcp::socket::executor_type;
@@ -50,7 +55,7 @@ class AsyncTlsStream {
     if (!encrypted_) return 0;
     boost::system::error_code ec;
     const std::size_t n = stream_.next_layer().available(ec);
-    return ec ? 0 : n;
+    return (ec ? 0 : n) + undecrypted_bytes(stream_.native_handle());
   }
   // Aborts a pending read (the driver's look at undecrypted records); the stream stays usable.
   void cancel_reads() {

@@ -368,7 +368,6 @@ action SendmailAlgo::next_bdat_chunk(std::size_t limit) {
     a.replies_pending = chunks_out_ > 0;  // earlier chunks' replies may be waiting already
     if (last_chunk_) {
       all_written_ = true;
-      end_pipelined_ = chunks_out_ > 0;
       state_ = state::bdat_last_written;
     } else {
       ++chunks_out_;
@@ -415,6 +414,11 @@ action SendmailAlgo::after_rcpts() {
 
 // The command the next reply of the pipelined group answers: MAIL, each RCPT, then DATA (or the
 // first BDAT chunk, LAST when the whole message rode in the group).
+// LMTP with CHUNKING, pipelined: the group is MAIL and RCPT only (see resume()).
+bool SendmailAlgo::lmtp_bdat() const {
+  return bdat_ && session_->lmtp;
+}
+
 reply_to SendmailAlgo::pipe_expect() const {
   const std::size_t i = pipe_replies_.size();
   if (i == 0) return reply_to::mail;
@@ -447,7 +451,9 @@ action SendmailAlgo::pipe_reply(const step_result& r) {
           r.reply);
     }
   }
-  if (pipe_replies_.size() < to_.size() + 2) return action::read_reply(pipe_expect());
+  if (pipe_replies_.size() < to_.size() + (lmtp_bdat() ? 1 : 2)) {
+    return action::read_reply(pipe_expect());
+  }
   return pipe_evaluate();
 }
 
@@ -469,6 +475,8 @@ action SendmailAlgo::pipe_evaluate() {
     }
     if (accepted_.empty()) {
       e = std::make_exception_ptr(SMTPRecipientsRefused(refused_));
+    } else if (lmtp_bdat()) {
+      // The group held no chunk: the body follows, its first chunk already read.
     } else if (bdat_) {
       // LMTP: the reply to BDAT LAST is the first recipient's delivery status.
       if (!(last_chunk_ && session_->lmtp) && last.code != 250) {
@@ -480,6 +488,7 @@ action SendmailAlgo::pipe_evaluate() {
   }
   if (!e) {
     if (!bdat_) return next_data_piece();
+    if (lmtp_bdat()) return next_bdat_chunk(session_->bdat_chunk_size);
     if (last_chunk_) return final_reply(last);
     return next_bdat_chunk(session_->bdat_chunk_size);
   }
@@ -497,12 +506,12 @@ action SendmailAlgo::pipe_evaluate() {
 // The reply after the end of the message (final dot or BDAT LAST): SMTP one, LMTP one per
 // accepted recipient.
 action SendmailAlgo::final_reply(const Reply& reply) {
-  // The end went out behind other commands (BDAT LAST in the pipelined group, or behind chunks
-  // whose replies were outstanding): before the last reply to it is believed, nothing else may be
-  // waiting. An extra reply would mean an earlier one was duplicated and this one is not the
-  // reply to the end at all.
+  // Before the last reply to the end of the message is believed, nothing else may be waiting: a
+  // further reply would mean one was duplicated or injected, and the reply read may not be the
+  // one to the end at all (the end may also have gone out behind other commands: BDAT LAST in the
+  // pipelined group). Batched messages are checked by SendmanyAlgo.
   const bool last_expected = !session_->lmtp || lmtp_index_ + 1 >= accepted_.size();
-  if (end_pipelined_ && !batched_ && last_expected && !idle_checked_) {
+  if (!batched_ && last_expected && !idle_checked_) {
     held_final_ = reply;
     state_ = state::idle_check;
     return action::expect_idle();
@@ -590,15 +599,18 @@ action SendmailAlgo::resume(const step_result& r) {
         batch_ = rset_in_batch_ ? "rset\r\n" : "";
         batch_ += line_;
         for (const auto& l : rcpt_lines_) batch_ += l;
-        if (bdat_) {
+        if (bdat_ && !session_->lmtp) {
           prefetched_ = false;  // it rides in the batch
           batch_.append(out_, out_start_);
           all_written_ = last_chunk_;
           end_written_ = last_chunk_;
-          end_pipelined_ = last_chunk_;
-        } else {
+        } else if (!bdat_) {
           batch_ += "data\r\n";
         }
+        // LMTP with BDAT: no chunk in the group. How many replies BDAT LAST gets depends on the
+        // RCPT replies (one per accepted recipient), and without a 354 nothing would confirm
+        // they were read in step: a dropped reply could be absorbed by a refusal read in the
+        // wrong place. Reading them first makes a dropped reply a wait, never a shifted outcome.
         state_ = state::pipe_written;
         return action::write(batch_);
       }

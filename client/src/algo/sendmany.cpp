@@ -90,9 +90,10 @@ void SendmanyAlgo::finish_slot(Slot& s) {
   out.error = s.algo.error();
   out.data_replies = s.algo.data_replies();
   if (out.error && is_helo_error(out.error)) fatal_ = out.error;
-  // With PIPELINING the outcome of a message sent in full rests on replies read while other
-  // commands' replies were due: believed once an anchor confirms the pairing (see resume()).
-  if (pipelining_active() && s.algo.all_written() && !data_replies_lost(out)) {
+  // The outcome of a message sent in full rests on replies whose pairing is confirmed only by a
+  // later anchor (see resume()): with PIPELINING other commands' replies were due meanwhile, and
+  // without it a reply injected before the one to the end would hide that one.
+  if (s.algo.all_written() && !data_replies_lost(out)) {
     provisional_.push_back(s.index);
   }
   if (&s == &flight_.front()) {
@@ -145,7 +146,14 @@ bool SendmanyAlgo::any_waiting() const {
 // and the next message's group.
 action SendmanyAlgo::flush() {
   route_ = route::flush;
-  return action{action_kind::write, cork_, nullptr, cork_after_pending_};
+  return checked(action{action_kind::write, cork_, nullptr, cork_after_pending_});
+}
+
+// Notes whether the driver will check that nothing is waiting before it writes `a`.
+action SendmanyAlgo::checked(action a) {
+  checked_write_ =
+      (a.kind == action_kind::write || a.kind == action_kind::command) && !a.replies_pending;
+  return a;
 }
 
 // A write or command too large to copy (a streamed body piece), handed to the driver as it is.
@@ -153,7 +161,7 @@ action SendmanyAlgo::direct(const action& a) {
   const bool pending = any_waiting();
   if (!pending) {
     route_ = route::tail;
-    return a;
+    return checked(a);
   }
   if (a.kind == action_kind::write) {
     route_ = route::tail;
@@ -278,7 +286,12 @@ action SendmanyAlgo::resume(const step_result& r) {
     dead_ = true;  // the driver has closed the connection
     last_error_ = r.error;
     error_delivered_ = false;
+  } else if (checked_write_) {
+    // An anchor: the write just made was checked first (nothing was waiting), so every reply
+    // before it was read in step.
+    provisional_.clear();
   }
+  checked_write_ = false;
   switch (route_) {
     case route::idle_check:
       if (r.error) {

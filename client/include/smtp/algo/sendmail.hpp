@@ -136,6 +136,7 @@ class SendmailAlgo {
   action after_rcpts();
   action pipe_reply(const step_result& r);
   reply_to pipe_expect() const;
+  bool lmtp_bdat() const;
   std::exception_ptr pending_chunk_error() const;
   std::optional<action> take_chunk_reply(const step_result& r);
   action pipe_evaluate();
@@ -194,9 +195,7 @@ class SendmailAlgo {
   // connection leaves the outcome unknown until the final reply (each LMTP reply) is read.
   bool end_written_ = false;
   bool final_read_ = false;
-  // The end was written behind other commands whose replies were outstanding (not batched):
-  // the last reply to it is believed only after an expect_idle check.
-  bool end_pipelined_ = false;
+  // The last reply to the end is believed only after an expect_idle check (not batched).
   bool idle_checked_ = false;
   Reply held_final_;
   state after_final_ = state::body;

@@ -65,6 +65,7 @@ class SendmanyAlgo {
 
   std::optional<action> handle(Slot& s, const action& a);
   action flush();
+  action checked(action a);
   action direct(const action& a);
   bool any_waiting() const;
   action choose();
@@ -89,6 +90,7 @@ class SendmanyAlgo {
   // Messages sent in full whose outcome was read while the pairing is not yet confirmed (see
   // doubt_provisional and the anchors in resume()).
   std::vector<std::size_t> provisional_;
+  bool checked_write_ = false;  // the action handed out is a write the driver checks first
   std::size_t overlapped_ = 0;
   std::vector<MailResult> results_;
   // Small writes collected until a reply must be read, then written as one; held_ is a large
