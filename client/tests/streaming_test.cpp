@@ -596,7 +596,7 @@ TEST(Chunking, lmtp_pipelined_bdat_last_reads_the_other_recipients_replies) {
   play(a, {writes("mail FROM:<f@example.com>\r\nrcpt TO:<a@example.com>\r\n"
                   "rcpt TO:<b@example.com>\r\n"),
            read(250, "ok"), read(250, "ok"), read(250, "ok"),
-           exchange("BDAT 4 LAST\r\nhi\r\n", 550, "a failed"), read(250, "b delivered"),
+           writes("BDAT 4 LAST\r\nhi\r\n"), read(550, "a failed"), read(250, "b delivered"),
            test::idle()});
   EXPECT_FALSE(a.error());
   EXPECT_EQ(a.refused().at("a@example.com").code, 550);
