@@ -1,5 +1,6 @@
 #include "smtp/probe/report.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
