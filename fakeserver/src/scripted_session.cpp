@@ -391,8 +391,8 @@ class Player {
         if (m != MatchResult::matched) {
           const auto& w = s.content_where[index];
           report_.divergence =
-              Divergence{current_, w.str(), "D: " + s.content[index].source(),
-                         shown(*line), mismatch_reason(m, "message line does not match")};
+              Divergence{current_, w.str(), "D: " + s.content[index].source(), shown(*line),
+                         mismatch_reason(m, "message line does not match")};
           report_.steps[current_].status = "diverged";
           co_return false;
         }

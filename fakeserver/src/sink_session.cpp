@@ -48,8 +48,8 @@ class Sink {
         // Not a line: say so once and drop the connection rather than buffer forever.
         out_ += format_reply(500, "5.5.2 Line too long");
         co_await flush();
-        report_.error = "line longer than " + std::to_string(io_->in.max_line()) +
-                        " bytes (max-line)";
+        report_.error =
+            "line longer than " + std::to_string(io_->in.max_line()) + " bytes (max-line)";
         // FIN, then read what the client still sends (after the report): closing with its bytes
         // unread would be an RST, and the client might never read the 500.
         io_->drain_after = true;

@@ -3,11 +3,11 @@
 //   dump FILE...    the parsed scenario as JSON
 //   serve FILE...   replay scenarios, one listener per scenario and transport
 //   sink            accept everything, store messages in a Maildir
-#include <algorithm>
 #include <pthread.h>
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <iostream>

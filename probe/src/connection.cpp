@@ -61,8 +61,8 @@ class AsioConnection final : public Connection {
         return line;
       }
       if (buf_.size() > max_line()) {
-        throw IoError(IoError::Kind::failed, "no line end within " + std::to_string(max_line()) +
-                                                 " bytes (max-line)");
+        throw IoError(IoError::Kind::failed,
+                      "no line end within " + std::to_string(max_line()) + " bytes (max-line)");
       }
       if (eof_) {
         if (buf_.empty()) throw IoError(IoError::Kind::closed, "the server closed the connection");

@@ -183,12 +183,14 @@ class Player {
     reply_lines_ += 1;
     reply_bytes_ += line.text.size() + line.terminator.size();
     if (reply_lines_ > scenario::PeerLimits::max_reply_lines) {
-      throw Diverged{"a reply of more than " + std::to_string(scenario::PeerLimits::max_reply_lines) +
+      throw Diverged{"a reply of more than " +
+                         std::to_string(scenario::PeerLimits::max_reply_lines) +
                          " lines (max_reply_lines)",
                      ""};
     }
     if (reply_bytes_ > scenario::PeerLimits::max_reply_bytes) {
-      throw Diverged{"a reply of more than " + std::to_string(scenario::PeerLimits::max_reply_bytes) +
+      throw Diverged{"a reply of more than " +
+                         std::to_string(scenario::PeerLimits::max_reply_bytes) +
                          " bytes (max_reply_bytes)",
                      ""};
     }

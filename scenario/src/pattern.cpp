@@ -225,7 +225,8 @@ bool LinePattern::glob_match(std::string_view line) const {
 std::string too_complex_reason() {
   return "pattern too complex for this input (over a PCRE2 limit: " +
          std::to_string(PatternLimits::match_steps) + " backtracking steps, " +
-         std::to_string(PatternLimits::backtrack_heap_kib / 1024) + " MiB of backtracking heap or " +
+         std::to_string(PatternLimits::backtrack_heap_kib / 1024) +
+         " MiB of backtracking heap or " +
          std::to_string(PatternLimits::jit_stack_bytes / (1024 * 1024)) + " MiB of JIT stack)";
 }
 

@@ -55,7 +55,8 @@ ThreadState& thread_state() {
 
 struct MatchData {
   pcre2_match_data* data;
-  // One pair: only "did it match" counts (a match whose groups do not fit returns 0, still a match).
+  // One pair: only "did it match" counts (a match whose groups do not fit returns 0, still a
+  // match).
   MatchData() : data(pcre2_match_data_create(1, nullptr)) {}
   ~MatchData() {
     if (data != nullptr) pcre2_match_data_free(data);
@@ -84,8 +85,8 @@ std::shared_ptr<const Regex> Regex::compile(const std::string& expr, std::string
   if (re == nullptr) {
     PCRE2_UCHAR message[256];
     pcre2_get_error_message(code, message, sizeof message);
-    error = "invalid regular expression '" + expr + "': " +
-            reinterpret_cast<const char*>(message) + " at offset " + std::to_string(offset);
+    error = "invalid regular expression '" + expr + "': " + reinterpret_cast<const char*>(message) +
+            " at offset " + std::to_string(offset);
     return nullptr;
   }
   std::shared_ptr<Regex> out(new Regex());

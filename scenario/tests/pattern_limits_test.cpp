@@ -80,7 +80,9 @@ TEST(PatternLimits, EcmascriptMeaningsTheCorpusUses) {
   EXPECT_EQ(dollar.match("ok\n"), MatchResult::no_match);
   auto dot = regex("~ a.b");  // `.` is any byte but CR and LF, also NUL and 0xFF
   EXPECT_EQ(dot.match(std::string("a\0b", 3)), MatchResult::matched);
-  EXPECT_EQ(dot.match("a\xff" "b"), MatchResult::matched);
+  EXPECT_EQ(dot.match("a\xff"
+                      "b"),
+            MatchResult::matched);
   EXPECT_EQ(dot.match("a\rb"), MatchResult::no_match);
   EXPECT_EQ(dot.match("a\nb"), MatchResult::no_match);
   EXPECT_EQ(regex("~ a[^]b").match("a\nb"), MatchResult::matched);  // `[^]`: any byte
