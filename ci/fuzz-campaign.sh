@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${SECONDS_PER_TARGET:-600}
-targets=${TARGETS:-"fuzz_reply_parser fuzz_ehlo fuzz_body_encoder fuzz_scenario fuzz_sasl fuzz_session"}
+targets=${TARGETS:-"fuzz_reply_parser fuzz_ehlo fuzz_body_encoder fuzz_scenario fuzz_sasl fuzz_session fuzz_pattern_match"}
 mkdir -p build/fuzz/artifacts build/fuzz/logs
 for t in $targets; do
   mkdir -p "build/fuzz/corpus-work/$t"

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${FUZZ_SECONDS:-20}
-targets="fuzz_reply_parser fuzz_ehlo fuzz_body_encoder fuzz_scenario fuzz_sasl fuzz_session"
+targets="fuzz_reply_parser fuzz_ehlo fuzz_body_encoder fuzz_scenario fuzz_sasl fuzz_session fuzz_pattern_match"
 
 cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-14 \
   -DSMTPKIT_FUZZ=ON -DSMTPKIT_SANITIZE=address,undefined -DSMTPKIT_BUILD_TESTS=OFF -DSMTPKIT_WERROR=ON

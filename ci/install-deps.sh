@@ -10,6 +10,7 @@ packages=(
   libboost1.81-dev libssl-dev openssl ca-certificates
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev
+  libpcre2-dev pkg-config  # PCRE2: the engine of scenario `~` patterns (bounded time and stack)
   # tests: pytest and the real third-party peers (aiosmtpd, Postfix's smtp-sink, swaks + its TLS)
   python3 python3-pytest python3-pytest-xdist python3-trustme python3-aiosmtpd
   postfix swaks libnet-ssleay-perl libio-socket-ssl-perl

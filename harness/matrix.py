@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import signal
 import subprocess
 import threading
 import time
@@ -158,6 +159,7 @@ class ServerPool:
         self.listeners: dict[tuple[str, str], dict] = {}
         self.skipped: dict[tuple[str, str], str] = {}
         self._by_peer: dict[str, dict] = {}
+        self.fatal: str | None = None  # the server's `fatal` event, when it failed as a whole
         self._by_listener: dict[str, list[dict]] = {}
         self._cond = threading.Condition()
         ready: queue.Queue = queue.Queue()
@@ -186,6 +188,10 @@ class ServerPool:
             elif kind == "ready":
                 signalled = True
                 ready.put(True)
+            elif kind == "fatal":
+                with self._cond:
+                    self.fatal = ev.get("error") or "(no reason given)"
+                    self._cond.notify_all()
             elif kind == "session":
                 with self._cond:
                     if ev.get("peer") and ev["peer"] != "unix":
@@ -202,6 +208,30 @@ class ServerPool:
             return self.stderr_path.read_bytes()[-3000:].decode("utf-8", "replace")
         except OSError:
             return ""
+
+    def failure(self) -> str | None:
+        """Why the fake server no longer serves (None while it does): its `fatal` event, or how
+        its process ended (a signal such as SIGSEGV). Every run of this worker then fails with
+        this reason, not with an unexplained missing session report."""
+        status = self.proc.poll()
+        if status is None and self.fatal is None:
+            return None
+        parts = []
+        if self.fatal is not None:
+            parts.append(f"fatal error: {self.fatal}")
+        if status is not None:
+            if status < 0:
+                try:
+                    name = signal.Signals(-status).name
+                except ValueError:
+                    name = f"signal {-status}"
+                parts.append(f"killed by {name}")
+            else:
+                parts.append(f"exited with status {status}")
+        tail = self.stderr_tail().strip().splitlines()[-5:]
+        if tail:
+            parts.append("stderr: " + " | ".join(tail))
+        return "the fake server is down (" + "; ".join(parts) + ")"
 
     def listener(self, file: str, transport: str) -> dict | None:
         return self.listeners.get((file, transport))
@@ -234,7 +264,7 @@ class ServerPool:
                 if found is not None:
                     return found
                 left = end - time.monotonic()
-                if left <= 0 or self.proc.poll() is not None:
+                if left <= 0 or self.proc.poll() is not None or self.fatal is not None:
                     return None
                 self._cond.wait(left)
 

@@ -1,6 +1,7 @@
 #pragma once
 // Internal: one accepted connection (TCP or unix, optionally wrapped in TLS part-way) and the
 // deadline-guarded I/O every session kind uses.
+#include <algorithm>
 #include <array>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>

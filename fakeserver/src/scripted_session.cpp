@@ -1,5 +1,7 @@
 // Scripted mode: replay one scenario's server side, check the client side, stop at the first
 // divergence and say exactly where and what.
+#include <algorithm>
+
 #include "connection.hpp"
 #include "smtp/fakeserver/dot_unstuffer.hpp"
 #include "smtp/scenario/escape.hpp"
@@ -8,8 +10,15 @@
 namespace smtp::fakeserver::detail {
 namespace {
 
+using scenario::MatchResult;
 using scenario::Step;
 using scenario::visible;
+
+// The divergence reason when a received line is not `matched`: a limit of the pattern engine is
+// reported as such, never as a mismatch (issue 22).
+std::string mismatch_reason(MatchResult r, std::string_view otherwise) {
+  return r == MatchResult::too_complex ? scenario::too_complex_reason() : std::string(otherwise);
+}
 
 // Bytes of the TLS fatal alert handshake_failure (RFC 8446 section 6), record version TLS 1.2.
 constexpr char tls_alert_handshake_failure[] = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28};
@@ -163,8 +172,9 @@ class Player {
           bool r_ = diverge(s, *line, "the line ends with a bare LF, not CRLF");
           co_return r_;
         }
-        if (!s.pattern->matches(strip_eol(*line))) {
-          bool r_ = diverge(s, *line, "the line does not match");
+        const MatchResult m = s.pattern->match(strip_eol(*line));
+        if (m != MatchResult::matched) {
+          bool r_ = diverge(s, *line, mismatch_reason(m, "the line does not match"));
           co_return r_;
         }
         sent_command(verb_of(*line));
@@ -326,7 +336,7 @@ class Player {
     while (!io_->in.has_line()) {
       if (io_->in.overlong()) {
         diverge(s, io_->in.pending().substr(0, 256) + "...",
-                "no line end within " + std::to_string(limits_.max_line) + " bytes");
+                "no line end within " + std::to_string(io_->in.max_line()) + " bytes (max-line)");
         co_return std::nullopt;
       }
       {
@@ -336,7 +346,7 @@ class Player {
     }
     if (io_->in.overlong()) {
       diverge(s, io_->in.pending().substr(0, 256) + "...",
-              "line longer than " + std::to_string(limits_.max_line) + " bytes");
+              "line longer than " + std::to_string(io_->in.max_line()) + " bytes (max-line)");
       co_return std::nullopt;
     }
     auto line = io_->in.take_line();
@@ -377,10 +387,12 @@ class Player {
             co_return r_;
           }
         }
-        if (!s.content[index].matches(content)) {
+        const MatchResult m = s.content[index].match(content);
+        if (m != MatchResult::matched) {
           const auto& w = s.content_where[index];
-          report_.divergence = Divergence{current_, w.str(), "D: " + s.content[index].source(),
-                                          visible(*line), "message line does not match"};
+          report_.divergence =
+              Divergence{current_, w.str(), "D: " + s.content[index].source(), shown(*line),
+                         mismatch_reason(m, "message line does not match")};
           report_.steps[current_].status = "diverged";
           co_return false;
         }
@@ -549,10 +561,12 @@ class Player {
                                 std::to_string(s.content.size()) + " expected");
           co_return r_;
         }
-        if (!s.content[index].matches(one)) {
+        const MatchResult m = s.content[index].match(one);
+        if (m != MatchResult::matched) {
           const auto& w = s.content_where[index];
-          report_.divergence = Divergence{current_, w.str(), "D: " + s.content[index].source(),
-                                          visible(one), "message line does not match"};
+          report_.divergence =
+              Divergence{current_, w.str(), "D: " + s.content[index].source(), shown(one),
+                         mismatch_reason(m, "message line does not match")};
           report_.steps[current_].status = "diverged";
           co_return false;
         }
@@ -650,13 +664,18 @@ class Player {
     if (report_.divergence) return false;
     std::string where = s.where.str();
     if (s.synthetic) where += " (inserted by transport " + report_.transport + ")";
-    std::string shown = visible(received.substr(0, max_received_shown));
-    if (received.size() > max_received_shown) {
-      shown += "...(" + std::to_string(received.size()) + " bytes)";
-    }
-    report_.divergence = Divergence{current_, where, s.text, std::move(shown), reason};
+    report_.divergence = Divergence{current_, where, s.text, shown(received), reason};
     report_.steps[current_].status = "diverged";
     return false;
+  }
+
+  // Received bytes as a divergence quotes them: visible, at most max_received_shown of them.
+  static std::string shown(std::string_view received) {
+    std::string out = visible(received.substr(0, max_received_shown));
+    if (received.size() > max_received_shown) {
+      out += "...(" + std::to_string(received.size()) + " bytes)";
+    }
+    return out;
   }
 
   void record(char from, std::string_view data) {

@@ -1,6 +1,7 @@
 #include "smtp/fakeserver/server.hpp"
 
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -46,6 +47,7 @@ struct Server::Impl {
   std::uint64_t accepted = 0;
   std::size_t open_sessions = 0;
   bool stopping = false;
+  std::exception_ptr fatal;  // the server's own failure (not a session's): run() rethrows it
   std::unique_ptr<asio::steady_timer> grace_timer;
   static constexpr std::chrono::milliseconds stop_grace{1000};  // sessions may finish on stop
 
@@ -105,7 +107,7 @@ struct Server::Impl {
       auto acc = std::make_unique<asio::local::stream_protocol::acceptor>(
           io, asio::local::stream_protocol::endpoint(l.address));
       unix_acceptors.push_back(std::move(acc));
-      asio::co_spawn(io, accept_loop(*unix_acceptors.back(), info), asio::detached);
+      asio::co_spawn(io, accept_loop(*unix_acceptors.back(), info), on_fatal());
     } else {
       error_code ec;
       auto addr = asio::ip::make_address(l.address, ec);
@@ -122,7 +124,7 @@ struct Server::Impl {
       acc->listen(asio::socket_base::max_listen_connections);
       info.port = acc->local_endpoint().port();
       tcp_acceptors.push_back(std::move(acc));
-      asio::co_spawn(io, accept_loop(*tcp_acceptors.back(), info), asio::detached);
+      asio::co_spawn(io, accept_loop(*tcp_acceptors.back(), info), on_fatal());
     }
     infos.push_back(info);
   }
@@ -180,8 +182,25 @@ struct Server::Impl {
       }
       auto conn = std::make_unique<SocketConnection<Protocol>>(std::move(sock));
       auto io_ptr = std::make_shared<Io>(io.get_executor(), std::move(conn), options.limits);
-      asio::co_spawn(io, session(io_ptr, info, steps, std::move(report)), asio::detached);
+      if (info.scenario >= 0) {
+        const auto& sc = *options.scenarios.at(static_cast<std::size_t>(info.scenario));
+        if (sc.max_line) io_ptr->in.set_max_line(*sc.max_line);
+      }
+      asio::co_spawn(io, session(io_ptr, info, steps, std::move(report)), on_fatal());
     }
+  }
+
+  // What ends a listener's or a session's coroutine by an exception. A session's own failures are
+  // caught inside session() and reported against that session only; what gets here (a listener,
+  // writing a report) is the server's, and ends the run: run() rethrows it, so the command line
+  // prints a `fatal` event instead of other runs failing without a word (asio::detached would
+  // drop it: a listener that silently stopped accepting).
+  std::function<void(std::exception_ptr)> on_fatal() {
+    return [this](std::exception_ptr e) {
+      if (!e) return;
+      if (!fatal) fatal = e;
+      io.stop();
+    };
   }
 
   awaitable<void> session(std::shared_ptr<Io> conn, ListenerInfo info,
@@ -212,6 +231,10 @@ struct Server::Impl {
       if (!report.divergence) {
         report.divergence = Divergence{0, "", "", "", report.error};
       }
+    } catch (...) {
+      report.ok = false;
+      report.error = "internal error: unknown exception";
+      if (!report.divergence) report.divergence = Divergence{0, "", "", "", report.error};
     }
     report.duration_ms = conn->elapsed_ms();
     bool drain = conn->drain_after;
@@ -288,10 +311,23 @@ const std::vector<ListenerInfo>& Server::listeners() const {
 
 void Server::run() {
   impl_->io.run();
+  if (impl_->fatal) std::rethrow_exception(impl_->fatal);
 }
 
 void Server::run_in_background() {
+  // In-process tests: a fatal error stops the io_context; fatal_error() tells what it was.
   impl_->background = std::thread([this] { impl_->io.run(); });
+}
+
+std::optional<std::string> Server::fatal_error() const {
+  if (!impl_->fatal) return std::nullopt;
+  try {
+    std::rethrow_exception(impl_->fatal);
+  } catch (const std::exception& e) {
+    return std::string(e.what());
+  } catch (...) {
+    return std::string("unknown exception");
+  }
 }
 
 void Server::stop() {

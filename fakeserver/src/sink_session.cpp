@@ -42,14 +42,20 @@ class Sink {
     out_ += format_reply(
         220, opts_.hostname + (opts_.lmtp ? " LMTP" : " ESMTP") + " smtp-fakeserver sink");
     while (!quit_) {
+      // Checked before taking a line: a whole line over the limit that arrived with its LF is
+      // refused as well, not only a buffer that never ends.
+      if (io_->in.overlong()) {
+        // Not a line: say so once and drop the connection rather than buffer forever.
+        out_ += format_reply(500, "5.5.2 Line too long");
+        co_await flush();
+        report_.error =
+            "line longer than " + std::to_string(io_->in.max_line()) + " bytes (max-line)";
+        // FIN, then read what the client still sends (after the report): closing with its bytes
+        // unread would be an RST, and the client might never read the 500.
+        io_->drain_after = true;
+        break;
+      }
       if (!io_->in.has_line()) {
-        if (io_->in.overlong()) {
-          // Not a line: say so once and drop the connection rather than buffer forever.
-          out_ += format_reply(500, "5.5.2 Line too long");
-          co_await flush();
-          report_.error = "line too long";
-          break;
-        }
         {
           bool ok_ = co_await flush();
           if (!ok_) break;
@@ -70,7 +76,7 @@ class Sink {
     }
     co_await flush();
     io_->conn().shutdown_send();
-    io_->conn().close();
+    if (!io_->drain_after) io_->conn().close();
   }
 
  private:

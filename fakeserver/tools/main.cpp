@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -28,6 +29,7 @@ constexpr int exit_ok = 0;
 constexpr int exit_diverged = 1;  // some session departed from its script
 constexpr int exit_usage = 2;     // bad command line or bad scenario file
 constexpr int exit_runtime = 3;   // could not listen, bad certificate, ...
+constexpr int exit_fatal = 4;     // the server failed while serving (a `fatal` event says why)
 
 void emit(const std::string& line, std::FILE* to = stdout) {
   std::fwrite(line.data(), 1, line.size(), to);
@@ -114,7 +116,17 @@ int run_server(ServerOptions options, bool quiet, bool report_sink_sessions,
     sigwait(&set, &sig);
     if (sig == SIGINT || sig == SIGTERM) server.stop();
   });
-  server.run();
+  int fatal = 0;
+  try {
+    server.run();
+  } catch (const std::exception& e) {
+    // The server itself failed (not one session): say so on stdout, where the harness reads
+    // session reports, so its runs fail with this reason rather than "no session report".
+    emit(nlohmann::json{{"event", "fatal"}, {"error", e.what()}}.dump(
+        -1, ' ', false, nlohmann::json::error_handler_t::replace));
+    std::cerr << "smtp-fakeserver: fatal: " << e.what() << "\n";
+    fatal = exit_fatal;
+  }
   auto s = server.summary();
   emit(nlohmann::json{{"event", "exit"},
                       {"sessions", s.sessions},
@@ -125,6 +137,7 @@ int run_server(ServerOptions options, bool quiet, bool report_sink_sessions,
   // Wake the signal thread so it can be joined.
   pthread_kill(signals.native_handle(), SIGTERM);
   signals.join();
+  if (fatal) return fatal;
   return s.all_followed() ? exit_ok : exit_diverged;
 }
 
@@ -148,6 +161,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> cert_set_specs;
   std::uint64_t sessions = 0;
   double time_limit = 0, step_timeout = 10;
+  std::size_t max_line = smtp::scenario::PeerLimits::max_line;
   bool quiet = false;
   std::string reports_path;
   auto common = [&](CLI::App* sub) {
@@ -163,6 +177,10 @@ int main(int argc, char** argv) {
     sub->add_option("--time-limit", time_limit, "exit after this many seconds");
     sub->add_option("--step-timeout", step_timeout,
                     "seconds to wait for the client at one step (default 10)");
+    sub->add_option("--max-line", max_line,
+                    "the longest line (bytes, line end included) taken from a client; a scenario's "
+                    "'max-line:' header wins (default 65536)")
+        ->check(CLI::Range(std::size_t{3}, smtp::scenario::PeerLimits::max_line_ceiling));
     sub->add_flag("--quiet", quiet, "no human-readable reports on stderr");
   };
 
@@ -237,6 +255,7 @@ int main(int argc, char** argv) {
     options.time_limit = std::chrono::milliseconds(static_cast<long>(time_limit * 1000));
   }
   options.limits.step_timeout = std::chrono::milliseconds(static_cast<long>(step_timeout * 1000));
+  options.limits.max_line = max_line;
 
   if (sink->parsed()) {
     options.mode = ServerOptions::Mode::sink;

@@ -122,7 +122,11 @@ def test_scenario(matrix_case, matrix_server, matrix_certs, smtplib_context, req
     problems = matrix.compare(expect, outcome)
     # Always claim the session (Unix listeners are matched in arrival order).
     report = matrix_server.session(listener, local if transport != "unix" else None)
-    if not differs:
+    down = matrix_server.failure() if report is None else None
+    if down:
+        # One reason for every run of this worker, not a run of unexplained failures.
+        problems.append(down)
+    elif not differs:
         if report is None:
             problems.append("no session report from the fake server (did the client connect?)")
         elif not report.get("ok"):

@@ -7,6 +7,7 @@ client's trace)."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 
 import pytest
@@ -164,3 +165,22 @@ def test_selftest_failure_message_has_location_transcript_and_trace(selftest_run
     # sendmail_many: which message differed, and the whole outcome as results= writes it
     assert "message 2: expected SMTPDataError, got ok" in out
     assert "actual: ok results=ok,ok" in out
+
+
+def test_a_fake_server_that_died_is_named_as_the_reason(tmp_path):
+    # Issue 22: one fake server serves every run of a worker; when it dies (SIGSEGV was the case),
+    # the runs must say so, not "no session report".
+    reason = matrix.missing_reason()
+    if reason:
+        pytest.skip(reason)
+    file = "basic/ehlo-noop-quit.scn"
+    pool = matrix.ServerPool([file], tmp_path, None, None)
+    try:
+        listener = pool.listener(file, "plain")
+        assert listener is not None and pool.failure() is None
+        os.kill(pool.proc.pid, signal.SIGSEGV)
+        pool.proc.wait(timeout=10)
+        assert pool.session(listener, "127.0.0.1:1", timeout=5) is None
+        assert pool.failure().startswith("the fake server is down (killed by SIGSEGV"), pool.failure()
+    finally:
+        pool.stop()

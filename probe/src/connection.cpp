@@ -44,6 +44,11 @@ class AsioConnection final : public Connection {
   Line read_line(Clock::time_point deadline) override {
     for (;;) {
       auto lf = buf_.find('\n');
+      // A whole line over the limit that came with its LF counts too, not only an endless one.
+      if (lf != std::string::npos && lf + 1 > max_line()) {
+        throw IoError(IoError::Kind::failed, "a reply line longer than " +
+                                                 std::to_string(max_line()) + " bytes (max-line)");
+      }
       if (lf != std::string::npos) {
         Line line;
         line.text = buf_.substr(0, lf);
@@ -55,9 +60,9 @@ class AsioConnection final : public Connection {
         buf_.erase(0, lf + 1);
         return line;
       }
-      if (buf_.size() > max_line) {
+      if (buf_.size() > max_line()) {
         throw IoError(IoError::Kind::failed,
-                      "a line longer than " + std::to_string(max_line) + " bytes without LF");
+                      "no line end within " + std::to_string(max_line()) + " bytes (max-line)");
       }
       if (eof_) {
         if (buf_.empty()) throw IoError(IoError::Kind::closed, "the server closed the connection");

@@ -1,5 +1,6 @@
 #include "smtp/probe/player.hpp"
 
+#include <algorithm>
 #include <optional>
 #include <stdexcept>
 #include <thread>
@@ -52,6 +53,16 @@ std::string Variables::expand(std::string_view text) const {
 
 namespace {
 
+// Bytes of a reply quoted in a divergence (a 64 KiB line stays in the transcript, cut there too).
+constexpr std::size_t max_received_shown = 512;
+
+// Text for the report: a 64 KiB reply line stays in the transcript, the evidence quotes its start.
+std::string shortened(std::string_view text) {
+  if (text.size() <= 4 * max_received_shown) return std::string(text);
+  return std::string(text.substr(0, 4 * max_received_shown)) + "...(" +
+         std::to_string(text.size()) + " bytes)";
+}
+
 // A divergence: ends the play.
 struct Diverged {
   std::string reason;
@@ -85,17 +96,17 @@ class Player {
         conn_.close();
       }
       r.ok = true;
-      r.evidence = last_reply_.empty() ? "script followed" : last_reply_;
+      r.evidence = last_reply_.empty() ? "script followed" : shortened(last_reply_);
     } catch (const Diverged& d) {
       r.ok = false;
       r.reason = d.reason;
-      r.received = d.received;
+      r.received = shortened(d.received);
       if (current != nullptr) {
         r.where = current->where.str();
         r.expected = current->text;
       }
       r.evidence = d.reason;
-      if (!d.received.empty()) r.evidence += ": got " + d.received;
+      if (!r.received.empty()) r.evidence += ": got " + r.received;
       if (!r.expected.empty()) r.evidence += " (expected " + r.expected + ")";
       conn_.reset();
     }
@@ -168,13 +179,43 @@ class Player {
                          std::to_string(rl->code) + " (RFC 5321 4.2.1)",
                      shown};
     }
+    // PeerLimits: an endless multiline reply ends here, not at the check's timeout.
+    reply_lines_ += 1;
+    reply_bytes_ += line.text.size() + line.terminator.size();
+    if (reply_lines_ > scenario::PeerLimits::max_reply_lines) {
+      throw Diverged{"a reply of more than " +
+                         std::to_string(scenario::PeerLimits::max_reply_lines) +
+                         " lines (max_reply_lines)",
+                     ""};
+    }
+    if (reply_bytes_ > scenario::PeerLimits::max_reply_bytes) {
+      throw Diverged{"a reply of more than " +
+                         std::to_string(scenario::PeerLimits::max_reply_bytes) +
+                         " bytes (max_reply_bytes)",
+                     ""};
+    }
     open_code_ = rl->continuation ? rl->code : 0;
+    if (!rl->continuation) reply_lines_ = reply_bytes_ = 0;
     return line;
   }
 
   bool is_continuation(const Line& l) const {
     auto rl = classify_reply_line(l.text);
     return rl && rl->continuation;
+  }
+
+  // A reply line against a pattern: a mismatch, or a limit of the pattern engine (issue 22: a
+  // hostile server chooses the line, not the probe's stack or time), is a divergence.
+  static void check_match(const scenario::LinePattern& pat, const Line& line) {
+    const scenario::MatchResult m = pat.match(line.text);
+    if (m == scenario::MatchResult::matched) return;
+    std::string shown = visible(std::string_view(line.text).substr(0, max_received_shown));
+    if (line.text.size() > max_received_shown) {
+      shown += "...(" + std::to_string(line.text.size()) + " bytes)";
+    }
+    throw Diverged{m == scenario::MatchResult::too_complex ? scenario::too_complex_reason()
+                                                           : "the reply does not match",
+                   std::move(shown)};
   }
 
   void expect_line(const Step& s, const Step* next) {
@@ -185,7 +226,7 @@ class Player {
       // A whole reply, judged by its final line.
       while (is_continuation(line)) line = next_line();
     }
-    if (!pat.matches(line.text)) throw Diverged{"the reply does not match", visible(line.text)};
+    check_match(pat, line);
     if (!cont) {
       if (!quitting_ && !evidence_frozen_) last_reply_ = line.text;
       return;
@@ -201,7 +242,7 @@ class Player {
         pending_ = std::move(more);
         return;
       }
-      if (!pat.matches(more.text)) throw Diverged{"the reply does not match", visible(more.text)};
+      check_match(pat, more);
     }
   }
 
@@ -392,6 +433,8 @@ class Player {
   std::chrono::milliseconds drip_delay_{0};
   std::optional<Line> pending_;
   int open_code_ = 0;
+  std::size_t reply_lines_ = 0;  // lines and bytes of the reply being read (PeerLimits)
+  std::size_t reply_bytes_ = 0;
   std::string last_reply_;
   bool quitting_ = false;
   bool evidence_frozen_ = false;

@@ -1,6 +1,7 @@
 #include "smtp/probe/probe.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include "smtp/capabilities.hpp"
 #include "smtp/probe/reply_line.hpp"
@@ -20,11 +21,21 @@ std::unique_ptr<Connection> connect(const Options& o, Clock::time_point deadline
   return Connection::tcp(o.target.host, o.target.port, deadline);
 }
 
-// Lines of one reply (CRLF removed); throws IoError.
+// Lines of one reply (CRLF removed); throws IoError, also past scenario::PeerLimits' reply limits.
 std::vector<std::string> read_reply(Connection& c, Clock::time_point deadline) {
   std::vector<std::string> lines;
+  std::size_t bytes = 0;
   for (;;) {
     Line l = c.read_line(deadline);
+    bytes += l.text.size() + l.terminator.size();
+    if (lines.size() == scenario::PeerLimits::max_reply_lines ||
+        bytes > scenario::PeerLimits::max_reply_bytes) {
+      throw IoError(IoError::Kind::failed,
+                    "a reply of more than " +
+                        std::to_string(scenario::PeerLimits::max_reply_lines) + " lines or " +
+                        std::to_string(scenario::PeerLimits::max_reply_bytes) +
+                        " bytes (max_reply_lines, max_reply_bytes)");
+    }
     lines.push_back(l.text);
     auto rl = classify_reply_line(l.text);
     if (!rl || !rl->continuation) return lines;
@@ -207,12 +218,17 @@ Report run(const Options& o, const std::vector<Check>& checks, const Progress& p
       po.helo_name = o.helo_name;
       try {
         auto conn = connect(o, deadline);
+        conn->set_max_line(ch.scenario.max_line.value_or(Connection::default_max_line));
         r.play = play(ch.scenario.steps, *conn, vars, po, deadline);
         r.verdict = r.play.ok ? Verdict::pass : (ch.warn_only ? Verdict::warn : Verdict::fail);
         r.evidence = r.play.evidence;
       } catch (const IoError& e) {
         r.verdict = Verdict::fail;
         r.evidence = e.what();
+      } catch (const std::exception& e) {
+        // One check's failure is that check's (issue 22): the others still run and report.
+        r.verdict = Verdict::fail;
+        r.evidence = std::string("internal error: ") + e.what();
       }
     }
     r.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();

@@ -1,5 +1,6 @@
 #include "smtp/probe/report.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -151,7 +152,9 @@ std::string to_json(const Report& r, bool transcripts) {
   }
   j["summary"] = counts;
   j["checks"] = checks;
-  return j.dump(2) + "\n";
+  // A hostile server's bytes reach the report raw in places (a reply quoted as evidence): invalid
+  // UTF-8 is replaced, never a json::type_error that ends the probe (issue 22).
+  return j.dump(2, ' ', false, ordered_json::error_handler_t::replace) + "\n";
 }
 
 std::string to_junit(const Report& r) {

@@ -1,6 +1,7 @@
 // smtp-probe: plays the client side of server-role scenarios against a real SMTP/LMTP server and
 // reports a verdict per check. Exit status by phase (see probe/README.md).
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>

@@ -210,6 +210,15 @@ struct Proxy::Impl : std::enable_shared_from_this<Proxy::Impl> {
     bool client_done = false, server_done = false;
     bool passthrough = false;  // TLS we could not terminate: bytes go on, unrecorded
     auto touch = [&] { idle.expires_after(opt.idle_timeout); };
+    // A line past BuilderOptions::max_line (PeerLimits): the session ends for both sides, the
+    // recording stops there with the limit named; the proxy goes on serving other clients.
+    auto end_over_limit = [&] {
+      client_done = true;
+      server_done = true;
+      client->close();
+      up->close();
+      wake.cancel();
+    };
 
     auto client_to_upstream = [&]() -> awaitable<void> {
       std::array<char, read_chunk> buf;
@@ -225,6 +234,10 @@ struct Proxy::Impl : std::enable_shared_from_this<Proxy::Impl> {
         touch();
         if (n > 0) {
           if (!passthrough) b.client_bytes(std::string_view(buf.data(), n), ms_since(t0));
+          if (b.over_limit()) {
+            end_over_limit();
+            break;
+          }
           error_code wec;
           co_await up->write(asio::buffer(buf.data(), n), wec);
         }
@@ -250,6 +263,10 @@ struct Proxy::Impl : std::enable_shared_from_this<Proxy::Impl> {
           if (!passthrough) {
             b.server_bytes(std::string_view(buf.data(), n), ms_since(t0));
             starttls = b.take_starttls_reply();
+          }
+          if (b.over_limit()) {
+            end_over_limit();
+            break;
           }
           if (starttls) handshaking = true;
           error_code wec;

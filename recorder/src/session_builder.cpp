@@ -1,6 +1,8 @@
 #include "smtp/recorder/session_builder.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "smtp/scenario/escape.hpp"
 #include "smtp/scenario/parser.hpp"
@@ -71,7 +73,11 @@ bool positive(int code) {
 
 }  // namespace
 
-SessionBuilder::SessionBuilder(BuilderOptions options) : options_(std::move(options)) {}
+SessionBuilder::SessionBuilder(BuilderOptions options) : options_(std::move(options)) {
+  // A longer limit than the players' default goes into the file, so that its replay takes the
+  // same lines.
+  if (options_.max_line != sc::PeerLimits::max_line) rec_.scenario.max_line = options_.max_line;
+}
 
 void SessionBuilder::push_step(Step step) {
   if (ended_) return;
@@ -134,8 +140,17 @@ void SessionBuilder::flush_server() {
   server_pending_.clear();
 }
 
+void SessionBuilder::line_too_long(const char* side) {
+  problem(std::string("the ") + side + " sent a line longer than " +
+          std::to_string(options_.max_line) + " bytes (max-line): the session ends here");
+  ended_ = true;
+  over_limit_ = true;
+  server_line_.clear();
+  client_partial_.clear();
+}
+
 void SessionBuilder::server_bytes(std::string_view bytes, double t_ms) {
-  if (bytes.empty()) return;
+  if (bytes.empty() || over_limit_) return;
   if (ended_) {
     comment("the server sent " + std::to_string(bytes.size()) +
             " more byte(s) after the session ended here: " + sc::visible(bytes.substr(0, 80)));
@@ -154,11 +169,13 @@ void SessionBuilder::server_bytes(std::string_view bytes, double t_ms) {
   server_line_ += bytes;
   std::size_t nl;
   while ((nl = server_line_.find('\n')) != std::string::npos) {
+    if (nl + 1 > options_.max_line) return line_too_long("server");
     std::string line = server_line_.substr(0, nl);
     if (!line.empty() && line.back() == '\r') line.pop_back();
     server_line_.erase(0, nl + 1);
     on_server_line(line);
   }
+  if (server_line_.size() > options_.max_line) line_too_long("server");
 }
 
 void SessionBuilder::on_server_line(std::string_view line) {
@@ -213,10 +230,12 @@ void SessionBuilder::client_bytes(std::string_view bytes, double t_ms) {
   client_partial_ += bytes;
   std::size_t nl;
   while ((nl = client_partial_.find('\n')) != std::string::npos) {
+    if (nl + 1 > options_.max_line) return line_too_long("client");
     std::string raw = client_partial_.substr(0, nl + 1);
     client_partial_.erase(0, nl + 1);
     on_client_line(raw);
   }
+  if (client_partial_.size() > options_.max_line) line_too_long("client");
 }
 
 void SessionBuilder::on_client_line(std::string_view raw) {

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "smtp/scenario/parser.hpp"
 
 using namespace smtp::recorder;

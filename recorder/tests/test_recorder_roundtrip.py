@@ -397,7 +397,8 @@ def test_starttls_auth_swaks(tmp_path, certs, tls_upstream):
 # -- bad input: garbage from the upstream; what cannot be expressed -----------------------------------
 
 class FloodServer:
-    """Sends a greeting, then 300 KiB of bytes with no line end at all, and closes."""
+    """Sends a greeting, then 300 KiB of bytes with no line end at all, and closes (past the 64 KiB
+    line limit: the test records it with `--max-line`)."""
 
     def __init__(self) -> None:
         self.sock = socket.socket()
@@ -432,10 +433,12 @@ def test_flood_without_line_end_recorded_and_replayed(tmp_path):
     try:
         client = client_for("smtplib", tmp_path)
         live, file, events = record(tmp_path, ["--upstream", f"127.0.0.1:{server.port}"], client,
-                                    "alice@harness.test", ["bob@harness.test"])
+                                    "alice@harness.test", ["bob@harness.test"],
+                                    "--max-line", "400000")
     finally:
         server.close()
     assert events[0]["ok"], events
+    assert "max-line: 400000" in file.read_text()
     assert live["ok"] is False, live
     again, session = replay(tmp_path, file, client, "alice@harness.test", ["bob@harness.test"])
     assert again == live, matrix.render_session(session)

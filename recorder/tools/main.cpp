@@ -64,6 +64,11 @@ int main(int argc, char** argv) {
   app.add_option("--name", name, "the scenario's name (default: the --out file name)");
   app.add_option("--description", description, "the scenario's description");
   app.add_option("--idle-timeout", idle_s, "end a session silent this many seconds (60)");
+  std::size_t max_line = smtp::scenario::PeerLimits::max_line;
+  app.add_option("--max-line", max_line,
+                 "the longest line (bytes, line end included) either side may send; past it the "
+                 "session ends, recorded up to there (default 65536; written as 'max-line:')")
+      ->check(CLI::Range(std::size_t{3}, smtp::scenario::PeerLimits::max_line_ceiling));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -98,6 +103,7 @@ int main(int argc, char** argv) {
   opt.upstream_insecure = insecure;
   opt.idle_timeout = std::chrono::milliseconds(static_cast<long>(idle_s * 1000));
   opt.builder.gap_threshold = std::chrono::milliseconds(gap_ms);
+  opt.builder.max_line = max_line;
   opt.builder.protocol = lmtp ? smtp::scenario::Protocol::lmtp : smtp::scenario::Protocol::smtp;
   // Clients reach the recorder over TCP: the file replays over plain TCP, or implicit TLS.
   opt.builder.transport =

@@ -73,6 +73,7 @@ std::string to_json(const Scenario& s, int indent) {
   j["clients"] = s.clients;
   j["clients_note"] = s.clients_note;
   j["server_cert"] = s.server_cert;
+  if (s.max_line) j["max_line"] = *s.max_line;
 
   json client;
   json calls = json::array();

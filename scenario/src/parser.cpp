@@ -4,10 +4,12 @@
 #include <array>
 #include <charconv>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
 #include "smtp/scenario/escape.hpp"
+#include "smtp/scenario/limits.hpp"
 #include "smtp/scenario/transport.hpp"
 
 namespace smtp::scenario {
@@ -480,6 +482,17 @@ class Parser {
       }
       server_cert_where_ = where;
       scenario_.server_cert = value;
+    } else if (key == "max-line") {
+      once(key, where);
+      std::size_t n = 0;
+      const bool digits = !value.empty() && value.size() <= 9 &&
+                          value.find_first_not_of("0123456789") == std::string::npos;
+      if (digits) n = std::stoul(value);
+      if (!digits || n < 3 || n > PeerLimits::max_line_ceiling) {
+        fail(where, "expected 'max-line: BYTES' from 3 to " +
+                        std::to_string(PeerLimits::max_line_ceiling) + ", got '" + value + "'");
+      }
+      scenario_.max_line = n;
     } else if (key == "client") {
       client_call(value, where);
     } else if (key == "option") {
@@ -514,7 +527,8 @@ class Parser {
     } else {
       fail(where, "unknown key '" + key +
                       ":' (expected name, description, tags, protocol, "
-                      "transports, clients, note-clients, server-cert, client, option, message, "
+                      "transports, clients, note-clients, server-cert, max-line, client, option, "
+                      "message, "
                       "expect, expect-smtplib, note-smtplib, include)");
     }
   }

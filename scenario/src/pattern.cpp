@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "regex.hpp"
 #include "smtp/scenario/escape.hpp"
 
 namespace smtp::scenario {
@@ -33,12 +34,15 @@ bool split_glob(std::string_view text, std::vector<std::string>& pieces, std::st
   return true;
 }
 
-// Numbers inside a regular expression that libstdc++'s std::regex compiler must not see: it
-// accumulates a back-reference number or a repetition count in a `long` without an overflow
-// check (signed overflow, undefined behaviour: found by fuzz_scenario with a back-reference
-// `\7777770000...`), and a large count builds an automaton of that many states. So: escaped numbers
-// (back-references, also inside a class) of at most two digits, each count at most max_regex_count,
-// and the product of all counts at most max_regex_states.
+// Numbers inside a regular expression, checked before PCRE2 sees them. Written for std::regex
+// (a `long` overflow on `\7777770000...` found by fuzz_scenario, an automaton of as many states as
+// the counts multiply to); kept with PCRE2 because they still hold:
+// - an escaped number of three or more digits is a back-reference in ECMAScript but an octal
+//   escape in PCRE2 (`\123` is 'S'): refused rather than silently meaning something else;
+// - PCRE2 copies a counted group once per count, so `(a{1000}){1000}` would compile to a pattern
+//   of a million items: the product of counts stays at most max_regex_states, which keeps compile
+//   time and memory small whatever a scenario says (PCRE2's own caps are 65535 per count and the
+//   compiled size).
 constexpr std::size_t max_regex_count = 1000;
 constexpr std::size_t max_regex_states = 100000;
 
@@ -151,12 +155,8 @@ std::optional<LinePattern> LinePattern::parse(std::string_view text, bool reply_
   if (text.starts_with("~ ") || text == "~") {
     std::string expr(text.size() > 2 ? text.substr(2) : std::string_view{});
     if (!regex_numbers_ok(expr, error)) return std::nullopt;
-    try {
-      p.regex_ = std::make_shared<const std::regex>(expr, std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-      error = "invalid regular expression '" + expr + "': " + e.what();
-      return std::nullopt;
-    }
+    p.regex_ = detail::Regex::compile(expr, error);
+    if (!p.regex_) return std::nullopt;
     p.kind_ = Kind::regex;
     return p;
   }
@@ -222,23 +222,36 @@ bool LinePattern::glob_match(std::string_view line) const {
   return true;
 }
 
-bool LinePattern::matches(std::string_view line) const {
+std::string too_complex_reason() {
+  return "pattern too complex for this input (over a PCRE2 limit: " +
+         std::to_string(PatternLimits::match_steps) + " backtracking steps, " +
+         std::to_string(PatternLimits::backtrack_heap_kib / 1024) +
+         " MiB of backtracking heap or " +
+         std::to_string(PatternLimits::jit_stack_bytes / (1024 * 1024)) + " MiB of JIT stack)";
+}
+
+MatchResult LinePattern::match(std::string_view line) const {
   if (command_) {
     std::string canon = upper_head(line);
     LinePattern plain = *this;
     plain.command_ = false;
-    return plain.matches(canon);
+    return plain.match(canon);
   }
-  if (kind_ == Kind::regex) {
-    return std::regex_match(line.begin(), line.end(), *regex_);
-  }
+  auto yes_no = [](bool b) { return b ? MatchResult::matched : MatchResult::no_match; };
+  if (kind_ == Kind::regex) return regex_->match(line);
   if (!codes_.empty()) {
     bool any = false;
     for (const auto& code : codes_) any = any || code_matches(code, line);
-    if (!any) return false;
-    return glob_match(line.substr(3));
+    if (!any) return MatchResult::no_match;
+    return yes_no(glob_match(line.substr(3)));
   }
-  return glob_match(line);
+  return yes_no(glob_match(line));
+}
+
+bool LinePattern::matches(std::string_view line) const {
+  const MatchResult r = match(line);
+  if (r == MatchResult::too_complex) throw PatternTooComplex(source_);
+  return r == MatchResult::matched;
 }
 
 }  // namespace smtp::scenario

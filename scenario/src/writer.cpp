@@ -186,6 +186,7 @@ std::string write(const Scenario& scenario, const WriteOptions& options) {
     if (!scenario.clients_note.empty()) line("note-clients: " + scenario.clients_note);
   }
   if (scenario.server_cert != "good") line("server-cert: " + scenario.server_cert);
+  if (scenario.max_line) line("max-line: " + std::to_string(*scenario.max_line));
   const auto& client = scenario.client;
   if (!client.calls.empty() || client.message || client.expect) line("");
   for (const auto& [name, value] : client.options) line("option: " + name + "=" + value);

@@ -117,6 +117,22 @@ TEST(Parser, ClientsServerCertAndPipeliningOption) {
   EXPECT_EQ(d.server_cert, "good");
 }
 
+// `max-line:` raises the players' line limit for one file (issue 22); absent, PeerLimits holds.
+TEST(Parser, MaxLineHeaderSetsTheLineLimitOfTheFile) {
+  auto s = parse_text("description: d\nmax-line: 200000\nS: 220 x\n", "m.scn");
+  EXPECT_EQ(s.max_line, std::optional<std::size_t>(200000));
+  EXPECT_NE(to_json(s, -1).find("\"max_line\":200000"), std::string::npos);
+  EXPECT_FALSE(parse_text("description: d\nS: 220 x\n", "d.scn").max_line);
+  for (const char* bad : {"0", "2", "16777217", "64k", "", "-1", "1234567890"}) {
+    try {
+      parse_text(std::string("description: d\nmax-line: ") + bad + "\nS: 220 x\n", "m.scn");
+      ADD_FAILURE() << "accepted max-line: " << bad;
+    } catch (const ScenarioError& e) {
+      EXPECT_NE(std::string(e.what()).find("m.scn:2"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(Parser, BdatStepSizeLastnessCaptureAndContent) {
   auto s = parse_text(
       "description: d\nS: 220 x\nbdat 12 more\nS: 250 ok\nbdat * last capture\nD: a\nD: b*\n"

@@ -130,9 +130,9 @@ TEST(Pattern, CommandVerbAndMailRcptKeywordsIgnoreCase) {
   EXPECT_EQ(smtp::scenario::command_head("NOOP"), 4u);
 }
 
-// fuzz_scenario finding: libstdc++'s regex compiler overflowed a `long` (UB) reading the
-// back-reference `\7777770000...`; huge repetition counts blow up the automaton. Both are refused
-// with a message before std::regex sees them.
+// fuzz_scenario finding (with std::regex): its compiler overflowed a `long` (UB) reading the
+// back-reference `\7777770000...`; huge repetition counts blew up the automaton. Still refused with
+// a message before PCRE2 sees them: `\123` would be octal there, and counted groups are copied.
 TEST(Pattern, RegexBackReferenceNumberOverflowIsRefused) {
   std::string error;
   EXPECT_FALSE(LinePattern::parse("~ le\\7777770000000000000000000000000000777777", false, error));

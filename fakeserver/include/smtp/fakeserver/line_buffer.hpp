@@ -25,6 +25,8 @@ class LineBuffer {
   const std::string& pending() const { return buf_; }
   std::string take_all();
   std::size_t max_line() const { return max_line_; }
+  // A scenario's `max-line:` for its sessions.
+  void set_max_line(std::size_t max_line) { max_line_ = max_line; }
 
  private:
   std::string buf_;

@@ -18,7 +18,9 @@ namespace smtp::fakeserver {
 
 // Named limits: bad input never grows memory without bound or holds a session forever.
 struct Limits {
-  std::size_t max_line = 64 * 1024;               // a received line longer than this is refused
+  // A received line (line end included) longer than this is refused; a scenario's `max-line:`
+  // overrides it for its sessions. The default is every player's (scenario::PeerLimits).
+  std::size_t max_line = scenario::PeerLimits::max_line;
   std::size_t max_message = 64 * 1024 * 1024;     // DATA/BDAT content per message
   std::size_t max_transcript_bytes = 256 * 1024;  // per session report
   std::chrono::milliseconds step_timeout{10000};  // waiting for the client at one step
@@ -86,8 +88,12 @@ class Server {
   // Binds every listener; throws std::runtime_error naming the one that failed.
   void start();
   const std::vector<ListenerInfo>& listeners() const;
-  // Serves until stop(), the session limit or the time limit. Call from one thread.
+  // Serves until stop(), the session limit or the time limit. Call from one thread. A session's
+  // failure (an exception, a limit) is that session's report; an exception from the server itself
+  // (a listener, reporting) ends the run and is rethrown here.
   void run();
+  // After run_in_background(): the server's own failure, if one ended the run.
+  std::optional<std::string> fatal_error() const;
   // Convenience for in-process tests: run() on a background thread.
   void run_in_background();
   // Thread-safe; run() returns soon after.

@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "smtp/scenario/limits.hpp"
+
 namespace smtp::probe {
 
 using Clock = std::chrono::steady_clock;
@@ -45,8 +47,9 @@ struct Line {
 
 class Connection {
  public:
-  // Limits: a reply line this long is a runaway server, not a reply.
-  static constexpr std::size_t max_line = 64 * 1024;
+  // A reply line longer than this (line end included) is a runaway server, not a reply: the
+  // players' common limit (scenario::PeerLimits), or the check's `max-line:` (set_max_line).
+  static constexpr std::size_t default_max_line = scenario::PeerLimits::max_line;
 
   static std::unique_ptr<Connection> tcp(const std::string& host, int port,
                                          Clock::time_point deadline);
@@ -69,6 +72,12 @@ class Connection {
   virtual bool tls() const = 0;
   virtual void close() noexcept = 0;  // FIN
   virtual void reset() noexcept = 0;  // RST
+
+  std::size_t max_line() const { return max_line_; }
+  void set_max_line(std::size_t bytes) { max_line_ = bytes; }
+
+ private:
+  std::size_t max_line_ = default_max_line;
 };
 
 }  // namespace smtp::probe

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "smtp/scenario/limits.hpp"
 #include "smtp/scenario/model.hpp"
 #include "smtp/scenario/writer.hpp"
 
@@ -36,6 +37,9 @@ struct BuilderOptions {
   scenario::Transport transport = scenario::Transport::plain;
   std::string name = "recorded";
   std::string description = "a session recorded by smtp-record";
+  // The longest line either side may send, line end included (the players' common limit). Past
+  // it the recording stops there with a problem naming the limit, and the proxy ends the session.
+  std::size_t max_line = scenario::PeerLimits::max_line;
 };
 
 class SessionBuilder {
@@ -56,6 +60,8 @@ class SessionBuilder {
   std::optional<int> take_starttls_reply();
   // The client sent STARTTLS and its reply has not come yet: the proxy must not read on.
   bool starttls_pending() const { return starttls_state_ == StartTls::sent; }
+  // A side sent a line longer than BuilderOptions::max_line: the session must end.
+  bool over_limit() const { return over_limit_; }
 
   Recording finish();
 
@@ -69,6 +75,8 @@ class SessionBuilder {
   };
 
  private:
+  // A side sent a line past options_.max_line: a problem naming the limit, and the end.
+  void line_too_long(const char* side);
   enum class StartTls { none, sent, answered };
 
   void flush_server();
@@ -99,6 +107,7 @@ class SessionBuilder {
   StartTls starttls_state_ = StartTls::none;
   std::optional<int> starttls_reply_;
   bool ended_ = false;
+  bool over_limit_ = false;  // a line past max_line: nothing more is recorded
   bool server_closed_ = false;
   std::size_t rcpt_accepted_ = 0;  // LMTP: replies expected after the dot
   std::size_t data_lines_ = 0;     // message lines since DATA's 354 (or the last cut)

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "smtp/scenario/limits.hpp"
 #include "smtp/scenario/pattern.hpp"
 
 namespace smtp::scenario {
@@ -116,6 +117,9 @@ struct Scenario {
   std::string clients_note;
   // `server-cert:`: which certificate the server presents in TLS handshakes.
   std::string server_cert = "good";
+  // `max-line:`: the longest line (line end included) a player takes from the peer when playing
+  // this file; absent: PeerLimits::max_line.
+  std::optional<std::size_t> max_line;
 
   // The fake server can play it: every server line is literal.
   bool playable_as_server() const;
