@@ -35,6 +35,11 @@ constexpr std::array known_exceptions = {
     "ConnectionError",
     "SSLError",
     "SSLCertVerificationError",
+    "SMTPPartialDelivery",
+    "SMTPProtocolError",
+    // Not a class: any SMTPServerDisconnected whose delivery_unknown() is set (the message was
+    // sent in full and may or may not have been delivered; client/README.md, "Delivery").
+    "DeliveryUnknown",
 };
 
 struct CallSpec {

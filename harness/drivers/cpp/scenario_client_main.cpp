@@ -87,7 +87,8 @@ json refused_json(const smtp::RefusedRecipients& refused_map) {
 
 // The class of an smtp:: exception and its bases, most derived first (the harness accepts an
 // expected name anywhere in this list, as `except Base:` would). SMTPTimeoutError also counts as
-// the OS-level TimeoutError the scenario vocabulary has.
+// the OS-level TimeoutError the scenario vocabulary has; a disconnect with delivery_unknown()
+// also as DeliveryUnknown.
 json type_chain(const smtp::SMTPException& e) {
   json chain = json::array();
   chain.push_back(std::string(e.type_name()));
@@ -98,6 +99,11 @@ json type_chain(const smtp::SMTPException& e) {
   if (dynamic_cast<const smtp::SMTPServerDisconnected*>(&e) &&
       e.type_name() != "SMTPServerDisconnected") {
     chain.push_back("SMTPServerDisconnected");
+  }
+  // The delivery invariant's flag, as a name the scenario language can state.
+  if (const auto* d = dynamic_cast<const smtp::SMTPServerDisconnected*>(&e);
+      d != nullptr && d->delivery_unknown()) {
+    chain.push_back("DeliveryUnknown");
   }
   if (dynamic_cast<const smtp::SMTPResponseException*>(&e) &&
       e.type_name() != "SMTPResponseException") {
