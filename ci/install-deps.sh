@@ -15,6 +15,10 @@ packages=(
   postfix swaks libnet-ssleay-perl libio-socket-ssl-perl
   gsasl  # GNU SASL server for the SASL mechanisms' interop tests (client/sasl)
   dovecot-lmtpd  # Dovecot's LMTP server: a real LMTP peer for smtp-probe's tests (probe/tests)
+  # other clients under the corpus (issue 18, harness/drivers/external): curl, swaks (above),
+  # msmtp; Go's net/smtp (built by the harness into its cache), Nodemailer (npm ci by the
+  # harness); chromium + python3-websocket open the comparison report in the tests
+  curl msmtp golang-go nodejs npm chromium python3-websocket
 )
 
 missing=()
