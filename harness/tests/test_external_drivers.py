@@ -236,9 +236,28 @@ def test_swaks_and_msmtp_exit_codes_map_by_table():
     assert (o["error"]["type"], o["error"]["code"]) == ("SMTPAuthenticationError", 535)
     o = msmtp.outcome(base.ExternalRun({}, exit_code=77, stderr="msmtp: authentication failed"), auth, PLAN)
     assert (o["error"]["type"], o["error"]["code"]) == ("SMTPAuthenticationError", 535)
+    # msmtp's words say more than its exit status: STARTTLS missing, or answered with a non-220.
+    o = msmtp.outcome(base.ExternalRun({}, exit_code=69, stderr="msmtp: the server does not support "
+                                       "TLS via the STARTTLS command"), base.Transcript(), PLAN)
+    assert o["error"]["type"] == "SMTPNotSupportedError"
+    starttls = _transcript(("<", "220 mx"), (">", "EHLO x"), ("<", "250 STARTTLS"), (">", "STARTTLS"),
+                           ("<", "250 2.0.0 Ok"))
+    o = msmtp.outcome(base.ExternalRun({}, exit_code=76, stderr="msmtp: command STARTTLS failed"), starttls, PLAN)
+    assert (o["error"]["type"], o["error"]["code"]) == ("SMTPResponseException", 250)
     mail = _transcript(("<", "220 mx"), (">", "MAIL FROM:<a@example.org>"), ("<", "451 4.3.0 later"))
     o = msmtp.outcome(base.ExternalRun({}, exit_code=75, stderr="msmtp: envelope from address a not accepted"), mail, PLAN)
     assert (o["error"]["type"], o["error"]["code"]) == ("SMTPSenderRefused", 451)
+
+
+def test_pipelined_group_is_matched_reply_by_reply():
+    # msmtp and Nodemailer pipeline MAIL, RCPT... DATA when PIPELINING is offered.
+    t = _transcript(("<", "220 mx"), (">", "EHLO x"), ("<", "250 PIPELINING"),
+                    (">", "MAIL FROM:<a@example.org>"), (">", "RCPT TO:<b@example.org>"),
+                    (">", "RCPT TO:<c@example.org>"), (">", "DATA"),
+                    ("<", "250 ok"), ("<", "550 no b"), ("<", "250 ok"), ("<", "354 go"))
+    assert [s for s, _, _ in t.replies()] == ["greeting", "helo", "mail", "rcpt:b@example.org",
+                                              "rcpt:c@example.org", "data"]
+    assert t.refused() == {"b@example.org": [550, "no b"]}
 
 
 def test_plan_accepts_one_message_sessions_and_names_the_call_it_cannot_make():

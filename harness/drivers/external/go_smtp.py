@@ -150,5 +150,9 @@ def outcome(result: dict) -> dict:
         if stage in ("connect", "greeting"):
             cls = "SMTPConnectError"
         return base.error_outcome(cls, None if stage == "rcpt" else code, result["message"], mapped)
+    if kind == "other" and stage == "auth":
+        # The mechanism's own error (PlainAuth's "unexpected server challenge", "unencrypted
+        # connection"): net/smtp has answered "*" and the AUTH failed.
+        return base.error_outcome("SMTPAuthenticationError", None, result.get("message", ""), mapped)
     cls = KIND_TABLE.get(kind, base.UNMAPPED)
     return base.error_outcome(cls, None, result.get("message", ""), mapped)

@@ -110,11 +110,16 @@ def outcome(run: base.ExternalRun, transcript: base.Transcript, p: base.Plan) ->
         return base.error_outcome(base.UNMAPPED, None, said, mapped)
     if re.search(r"timeout|timed out", said, re.I):
         return base.error_outcome("TimeoutError", None, said, mapped + "; it reported a timeout")
+    # Its messages say more than the exit status: a capability missing, STARTTLS refused.
+    if re.search(r"does not support TLS via the STARTTLS|does not support STARTTLS", said):
+        return base.error_outcome("SMTPNotSupportedError", None, said, mapped + "; no STARTTLS")
+    if re.search(r"does not support authentication", said):
+        return base.error_outcome("SMTPNotSupportedError", None, said, mapped + "; no AUTH")
+    last = transcript.last_reply()
+    if last and last[0] == "starttls" and last[1] != 220:
+        return base.error_outcome("SMTPResponseException", last[1], said,
+                                  mapped + f"; STARTTLS answered {last[1]}")
     if kind == "io" or kind == "protocol":
-        if re.search(r"does not support STARTTLS|STARTTLS", said) and "STARTTLS" not in transcript.commands():
-            return base.error_outcome("SMTPNotSupportedError", None, said, mapped + "; no STARTTLS")
-        if re.search(r"does not support authentication", said):
-            return base.error_outcome("SMTPNotSupportedError", None, said, mapped + "; no AUTH")
         if re.search(r"certificate|trust", said, re.I):
             return base.error_outcome("SSLCertVerificationError", None, said, mapped + "; certificate")
         if re.search(r"TLS|handshake", said):

@@ -80,6 +80,9 @@ type wire struct {
 	net.Conn
 	stopped, starttls bool
 	lastCmd        string
+	lastCode       int
+	lastMsg        string
+	readErr        error
 }
 
 func (w *wire) Write(p []byte) (int, error) {
@@ -98,9 +101,17 @@ func (w *wire) Write(p []byte) (int, error) {
 
 func (w *wire) Read(p []byte) (int, error) {
 	n, err := w.Conn.Read(p)
+	if err != nil {
+		w.readErr = err
+	}
 	if !w.stopped && n > 0 {
 		for _, l := range strings.Split(strings.TrimRight(string(p[:n]), "\r\n"), "\r\n") {
 			logf("< %s", l)
+			if len(l) >= 4 && l[3] == ' ' {
+				if code, e := strconv.Atoi(l[:3]); e == nil {
+					w.lastCode, w.lastMsg = code, l[4:]
+				}
+			}
 		}
 		if w.starttls {
 			w.stopped = true
@@ -245,6 +256,13 @@ func run(in *input, out map[string]any) map[string]any {
 			}
 			stage = "helo"
 			err = ensureHello()
+			// net/smtp keeps EHLO's (and HELO's) failure until the next command; the section
+			// asked for EHLO alone, so the wire says how it went.
+			if wireLog.readErr != nil && wireLog.lastCmd != "QUIT" {
+				err = wireLog.readErr
+			} else if wireLog.lastCode >= 400 && (wireLog.lastCmd == "EHLO" || wireLog.lastCmd == "HELO") {
+				err = &textproto.Error{Code: wireLog.lastCode, Msg: wireLog.lastMsg}
+			}
 		case "starttls":
 			if e := starttls(); e != nil {
 				f := e.(*failure)
