@@ -47,3 +47,15 @@ def test_update_then_check_round_trips(tmp_path):
     assert recorded["clients"]["curl"] == {"a.scn plain": "diverged"}
     assert recorded["clients"]["swaks"] == RECORDED["clients"]["swaks"]  # other clients kept
     assert baseline.main(["check", str(tmp_path / "report.json"), str(path), "--clients", "curl"]) == 0
+
+
+def test_a_run_recorded_as_a_race_accepts_either_verdict(tmp_path):
+    recorded = {"clients": {"go-smtp": {"x.scn plain": "fail|pass"}}}
+    assert baseline.check(_report(("go-smtp", "x.scn", "plain", "pass")), recorded) == []
+    assert baseline.check(_report(("go-smtp", "x.scn", "plain", "fail")), recorded) == []
+    assert baseline.check(_report(("go-smtp", "x.scn", "plain", "diverged")), recorded) == [
+        "go-smtp: x.scn plain: was fail|pass, now diverged"]
+    (tmp_path / "r.json").write_text(json.dumps(_report(("go-smtp", "x.scn", "plain", "pass"))))
+    (tmp_path / "b.json").write_text(json.dumps(recorded))
+    baseline.main(["update", str(tmp_path / "r.json"), str(tmp_path / "b.json")])
+    assert json.loads((tmp_path / "b.json").read_text())["clients"]["go-smtp"] == {"x.scn plain": "fail|pass"}
