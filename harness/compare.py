@@ -123,7 +123,10 @@ def finish(config: pytest.Config) -> Path | None:
         elif rep["outcome"] == "failed" and record["verdict"] not in ("fail", "diverged"):
             record["verdict"], record["reason"] = "error", rep["reason"]
         runs.append(record)
-    write(directory, runs, command=" ".join(sys.argv), versions=_versions(config, runs))
+    argv = list(sys.argv)
+    if argv and argv[0].endswith(("pytest/__main__.py", "pytest")):
+        argv[0] = "python3 -m pytest"
+    write(directory, runs, command=" ".join(argv), versions=_versions(config, runs))
     return directory / "report.html"
 
 
