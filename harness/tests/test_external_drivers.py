@@ -244,9 +244,27 @@ def test_swaks_and_msmtp_exit_codes_map_by_table():
                            ("<", "250 2.0.0 Ok"))
     o = msmtp.outcome(base.ExternalRun({}, exit_code=76, stderr="msmtp: command STARTTLS failed"), starttls, PLAN)
     assert (o["error"]["type"], o["error"]["code"]) == ("SMTPResponseException", 250)
+    # A 220 with an injected reply behind it: msmtp refuses to start TLS (no code to report).
+    injected = _transcript(("<", "220 mx"), (">", "EHLO x"), ("<", "250 STARTTLS"), (">", "STARTTLS"),
+                           ("<", "220 go ahead"), ("<", "250 injected"))
+    o = msmtp.outcome(base.ExternalRun({}, exit_code=76, stderr="msmtp: command STARTTLS failed"), injected, PLAN)
+    assert (o["error"]["type"], o["error"]["code"]) == ("SMTPResponseException", None)
     mail = _transcript(("<", "220 mx"), (">", "MAIL FROM:<a@example.org>"), ("<", "451 4.3.0 later"))
     o = msmtp.outcome(base.ExternalRun({}, exit_code=75, stderr="msmtp: envelope from address a not accepted"), mail, PLAN)
     assert (o["error"]["type"], o["error"]["code"]) == ("SMTPSenderRefused", 451)
+
+
+def test_lmtp_replies_after_the_dot_refuse_recipients_in_rcpt_order():
+    t = _transcript(("<", "220 lmtp"), (">", "LHLO x"), ("<", "250 lmtp"),
+                    (">", "MAIL FROM:<a@example.org>"), ("<", "250 ok"),
+                    (">", "RCPT TO:<b@example.org>"), ("<", "250 ok"),
+                    (">", "RCPT TO:<x@example.org>"), ("<", "550 no such user"),
+                    (">", "RCPT TO:<c@example.org>"), ("<", "250 ok"),
+                    (">", "DATA"), ("<", "354 go"), (">", "."),
+                    ("<", "250 delivered to b"), ("<", "452 c over quota"))
+    assert t.refused(lmtp=True) == {"x@example.org": [550, "no such user"],
+                                    "c@example.org": [452, "c over quota"]}
+    assert t.refused() == {"x@example.org": [550, "no such user"]}  # SMTP: one reply after the dot
 
 
 def test_pipelined_group_is_matched_reply_by_reply():

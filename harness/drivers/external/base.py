@@ -208,9 +208,19 @@ class Transcript:
             text = []
         return out
 
-    def refused(self) -> dict[str, list]:
-        return {s.split(":", 1)[1]: [code, text] for s, code, text in self.replies()
-                if s.startswith("rcpt:") and code >= 400}
+    def refused(self, lmtp: bool = False) -> dict[str, list]:
+        """The recipients refused at RCPT; with `lmtp`, also those refused after the dot (LMTP
+        answers the message once per accepted recipient, in RCPT order; RFC 2033 section 4.2)."""
+        replies = self.replies()
+        out = {s.split(":", 1)[1]: [code, text] for s, code, text in replies
+               if s.startswith("rcpt:") and code >= 400}
+        if lmtp:
+            accepted = [s.split(":", 1)[1] for s, code, _ in replies if s.startswith("rcpt:") and code < 400]
+            after_dot = [(code, text) for s, code, text in replies if s == "body"]
+            for rcpt, (code, text) in zip(accepted, after_dot):
+                if code >= 400:
+                    out[rcpt] = [code, text]
+        return out
 
     def last_reply(self) -> tuple[str, int, str] | None:
         r = self.replies()

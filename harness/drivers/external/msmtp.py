@@ -101,7 +101,7 @@ def outcome(run: base.ExternalRun, transcript: base.Transcript, p: base.Plan) ->
     if code == 0:
         last = transcript.last_reply()
         return {"ok": True, "reply": [last[1], last[2]] if last and p.quit else None,
-                "refused": transcript.refused()}
+                "refused": transcript.refused(p.protocol == "lmtp")}
     if code is None:
         return base.error_outcome(base.UNMAPPED, None, said, "msmtp killed by the harness's deadline")
     kind, meaning = EXIT_TABLE.get(code, (None, None))
@@ -115,10 +115,12 @@ def outcome(run: base.ExternalRun, transcript: base.Transcript, p: base.Plan) ->
         return base.error_outcome("SMTPNotSupportedError", None, said, mapped + "; no STARTTLS")
     if re.search(r"does not support authentication", said):
         return base.error_outcome("SMTPNotSupportedError", None, said, mapped + "; no AUTH")
-    last = transcript.last_reply()
-    if last and last[0] == "starttls" and last[1] != 220:
-        return base.error_outcome("SMTPResponseException", last[1], said,
-                                  mapped + f"; STARTTLS answered {last[1]}")
+    # "command STARTTLS failed": msmtp did not start TLS (a non-220 reply, or a 220 with more
+    # bytes after it); the code is STARTTLS's reply when that was not 220.
+    if "command STARTTLS failed" in said:
+        answer = next((code for stage, code, _ in transcript.replies() if stage == "starttls"), None)
+        return base.error_outcome("SMTPResponseException", answer if answer != 220 else None, said,
+                                  mapped + f"; STARTTLS answered {answer}, TLS not started")
     if kind == "io" or kind == "protocol":
         if re.search(r"certificate|trust", said, re.I):
             return base.error_outcome("SSLCertVerificationError", None, said, mapped + "; certificate")

@@ -98,7 +98,7 @@ def outcome(run: base.ExternalRun, transcript: base.Transcript, p: base.Plan) ->
     if code == 0:
         last = transcript.last_reply()
         return {"ok": True, "reply": [last[1], last[2]] if last and p.quit else None,
-                "refused": transcript.refused()}
+                "refused": transcript.refused(p.protocol == "lmtp")}
     if code is None:
         return base.error_outcome(base.UNMAPPED, None, said, "swaks killed by the harness's deadline")
     stage, meaning = EXIT_TABLE.get(code, (None, None))
