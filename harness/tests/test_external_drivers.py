@@ -222,6 +222,10 @@ def test_curl_exit_codes_map_by_table_and_stage():
     o = curl.outcome(base.ExternalRun({}, exit_code=60, stderr="curl: (60) SSL certificate problem"),
                      closed, PLAN)
     assert o["error"]["type"] == "SSLCertVerificationError" and "SSLError" in o["error"]["types"]
+    # Gave up waiting: our client's SMTPTimeoutError, which the corpus expects as a disconnect.
+    o = curl.outcome(base.ExternalRun({}, exit_code=28, stderr="curl: (28) Operation timed out"), closed, PLAN)
+    assert o["error"]["type"] == "SMTPTimeoutError"
+    assert {"TimeoutError", "SMTPServerDisconnected", "SMTPException"} <= set(o["error"]["types"])
     # An exit status the table does not know matches no expected class (not even SMTPException).
     o = curl.outcome(base.ExternalRun({}, exit_code=3, stderr="curl: (3) bad URL"), closed, PLAN)
     assert o["error"]["type"] == base.UNMAPPED and "SMTPException" not in o["error"]["types"]
@@ -292,3 +296,31 @@ def test_plan_accepts_one_message_sessions_and_names_the_call_it_cannot_make():
     assert reason == "curl always sends a message; the section has no `sendmail`"
     _, reason = external.get("curl").unsupported({**scenario("sendmail a@x b@x"), "protocol": "lmtp"}, "unix")
     assert reason == "curl does not speak LMTP"
+
+
+# -- a missing toolchain skips the driver with the reason -----------------------------------------
+
+def test_go_and_npm_missing_or_failing_give_a_reason_not_an_error(tmp_path, monkeypatch):
+    from harness.drivers.external import go_smtp, nodemailer
+    monkeypatch.setenv("SMTPKIT_DRIVER_CACHE", str(tmp_path / "cache"))
+    empty = tmp_path / "empty-path"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    assert go_smtp.build() == "go is not installed (Debian package golang-go; ./ci/install-deps.sh)"
+    assert nodemailer.install() == "node is not installed (Debian package nodejs; ./ci/install-deps.sh)"
+    assert base.which("msmtp", "msmtp") == "msmtp is not installed (Debian package msmtp; ./ci/install-deps.sh)"
+
+
+def test_npm_without_a_registry_gives_a_reason(tmp_path, monkeypatch):
+    import shutil
+    from harness.drivers.external import nodemailer
+    if shutil.which("npm") is None or shutil.which("node") is None:
+        pytest.skip("npm / node not installed")
+    monkeypatch.setenv("SMTPKIT_DRIVER_CACHE", str(tmp_path / "cache"))
+    # Nothing listens on port 9 of loopback: the install fails at once, as without a registry.
+    monkeypatch.setenv("npm_config_registry", "http://127.0.0.1:9/")
+    monkeypatch.setenv("npm_config_fetch_retries", "0")
+    monkeypatch.setenv("npm_config_cache", str(tmp_path / "npm-cache"))
+    monkeypatch.setenv("npm_config_offline", "false")
+    reason = nodemailer.install()
+    assert reason is not None and reason.startswith("npm ci for Nodemailer failed"), reason

@@ -20,7 +20,7 @@ EXIT_TABLE = {
     7: ("ConnectionRefusedError", "could not connect"),
     8: ("refusal", "weird server reply (greeting not 220, end of data not 250, bad reply)"),
     9: ("refusal", "remote access denied (EHLO and HELO refused)"),
-    28: ("TimeoutError", "operation timed out"),
+    28: ("SMTPTimeoutError", "operation timed out"),
     35: ("SSLError", "TLS handshake failed"),
     52: ("SMTPServerDisconnected", "empty reply"),
     55: ("refusal", "send failed (MAIL, RCPT or DATA refused, or the socket)"),

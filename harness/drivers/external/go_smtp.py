@@ -34,7 +34,7 @@ KIND_TABLE = {
     "reply": "refusal: the class by the command the reply answered (base.STAGE_CLASS)",
     "all-refused": "SMTPRecipientsRefused",
     "disconnected": "SMTPServerDisconnected",
-    "timeout": "TimeoutError",
+    "timeout": "SMTPTimeoutError",
     "cert": "SSLCertVerificationError",
     "tls": "SSLError",
     "protocol": "SMTPServerDisconnected",  # textproto.ProtocolError: a malformed reply line

@@ -109,7 +109,7 @@ def outcome(run: base.ExternalRun, transcript: base.Transcript, p: base.Plan) ->
     if kind is None:
         return base.error_outcome(base.UNMAPPED, None, said, mapped)
     if re.search(r"timeout|timed out", said, re.I):
-        return base.error_outcome("TimeoutError", None, said, mapped + "; it reported a timeout")
+        return base.error_outcome("SMTPTimeoutError", None, said, mapped + "; it reported a timeout")
     # Its messages say more than the exit status: a capability missing, STARTTLS refused.
     if re.search(r"does not support TLS via the STARTTLS|does not support STARTTLS", said):
         return base.error_outcome("SMTPNotSupportedError", None, said, mapped + "; no STARTTLS")

@@ -34,7 +34,7 @@ CODE_TABLE = {
     "EAUTH": "SMTPAuthenticationError (SMTPNotSupportedError when AUTH is not advertised)",
     "ETLS": "SMTPNotSupportedError when STARTTLS is missing, SSLCertVerificationError for a "
             "certificate, else SSLError",
-    "ETIMEDOUT": "TimeoutError",
+    "ETIMEDOUT": "SMTPTimeoutError",
     "ECONNECTION": "SMTPServerDisconnected (ConnectionRefusedError when refused)",
     "ESOCKET": "SMTPServerDisconnected (ConnectionRefusedError when refused)",
     "EPROTOCOL": "by command: CONN -> SMTPConnectError, EHLO/HELO/LHLO -> SMTPHeloError, "
@@ -162,7 +162,7 @@ def outcome(result: dict, transcript: base.Transcript, p: base.Plan) -> dict:
             return base.error_outcome("SSLCertVerificationError", None, text, mapped)
         return base.error_outcome("SSLError", None, text, mapped)
     if code == "ETIMEDOUT":
-        return base.error_outcome("TimeoutError", None, text, mapped)
+        return base.error_outcome("SMTPTimeoutError", None, text, mapped)
     if code in ("ECONNECTION", "ESOCKET"):
         if "ECONNREFUSED" in text:
             return base.error_outcome("ConnectionRefusedError", None, text, mapped)

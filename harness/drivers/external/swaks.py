@@ -106,7 +106,7 @@ def outcome(run: base.ExternalRun, transcript: base.Transcript, p: base.Plan) ->
     if stage is None:
         return base.error_outcome(base.UNMAPPED, None, said, mapped)
     if re.search(r"Timeout|timed out", said):
-        return base.error_outcome("TimeoutError", None, said, mapped + "; it reported a timeout")
+        return base.error_outcome("SMTPTimeoutError", None, said, mapped + "; it reported a timeout")
     if stage in ("ConnectionRefusedError", "SMTPServerDisconnected"):
         return base.error_outcome(stage, None, said, mapped)
     last = transcript.last_reply()
