@@ -9,6 +9,7 @@
 # could not make it), or when a client's verdicts differ from harness/clients-baseline.json
 # (so a change in a driver, the corpus or the fake server that changes what the report says is
 # seen; `python3 -m harness.baseline update` records the new verdicts, to be reviewed in the diff).
+# Extra arguments go to pytest (e.g. --category lmtp); the baseline is then not checked.
 # Assumes ./ci/install-deps.sh and ./ci/build.sh have run (ci/test.sh and ci/main.sh do both).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +30,11 @@ if [ "$status" -gt 1 ]; then
   echo "== other clients: pytest failed to run (status $status); log: $out/pytest.log"
   exit "$status"
 fi
-/usr/bin/python3 -m harness.baseline check "$out/report.json" harness/clients-baseline.json \
-  --clients "$clients"
+if [ "$#" -gt 0 ]; then
+  # A narrowed run (extra pytest options) is not the whole corpus the baseline records.
+  echo "== other clients: pytest options given ($*): verdicts not checked against the baseline"
+else
+  /usr/bin/python3 -m harness.baseline check "$out/report.json" harness/clients-baseline.json \
+    --clients "$clients"
+fi
 echo "== other clients took $((SECONDS - start)) s (report: $out/report.html)"

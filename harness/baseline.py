@@ -9,7 +9,10 @@ ci/clients.sh checks the comparison report against the recorded verdicts:
 
 `check` exits 1 and lists every run whose verdict differs (or that is new, or gone), and every run
 whose verdict is `error` (the harness could not make it); `update` rewrites the recorded verdicts
-of the clients in the report (others are kept), to be reviewed in the diff like any other change.
+of the runs in the report (other runs and clients are kept; `--replace` drops the recorded runs
+of the report's clients first, e.g. after scenario files were removed), to be reviewed in the diff
+like any other change. `check` is for a run over the whole corpus: a narrowed run (`--category`)
+reports every run it did not make as gone.
 A run that is a race by design (the scenario says so, e.g. injected bytes that land before or after
 the client's ClientHello) may be recorded by hand as `"fail|pass"`: any of those verdicts is
 accepted, and `update` keeps such an entry while the verdict is one of them.
@@ -58,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("report", type=Path)
     parser.add_argument("baseline", type=Path)
     parser.add_argument("--clients", default="", help="only these clients (comma-separated)")
+    parser.add_argument("--replace", action="store_true",
+                        help="update: drop the recorded runs of the report's clients first")
     args = parser.parse_args(argv)
     report = json.loads(args.report.read_text())
     clients = {c for c in args.clients.split(",") if c} or None
@@ -66,8 +71,10 @@ def main(argv: list[str] | None = None) -> int:
         recorded = baseline.setdefault("clients", {})
         for client, runs in verdicts(report, clients).items():
             was = recorded.get(client, {})
-            recorded[client] = {run: was[run] if "|" in was.get(run, "") and v in was[run].split("|")
-                                else v for run, v in runs.items()}
+            now = {} if args.replace else dict(was)
+            now.update({run: was[run] if "|" in was.get(run, "") and v in was[run].split("|")
+                        else v for run, v in runs.items()})
+            recorded[client] = now
         baseline["note"] = ("verdict per client per `file transport`, from `python3 -m harness.baseline "
                             "update`; checked by ci/clients.sh (harness/README.md)")
         args.baseline.write_text(json.dumps(baseline, indent=1, sort_keys=True) + "\n")

@@ -44,8 +44,13 @@ def test_update_then_check_round_trips(tmp_path):
     path.write_text(json.dumps(RECORDED))
     assert baseline.main(["update", str(tmp_path / "report.json"), str(path), "--clients", "curl"]) == 0
     recorded = json.loads(path.read_text())
-    assert recorded["clients"]["curl"] == {"a.scn plain": "diverged"}
+    # A narrowed run updates its runs and keeps the others; --replace starts the client afresh.
+    assert recorded["clients"]["curl"] == {"a.scn plain": "diverged", "b.scn plain": "fail"}
     assert recorded["clients"]["swaks"] == RECORDED["clients"]["swaks"]  # other clients kept
+    assert baseline.main(["check", str(tmp_path / "report.json"), str(path), "--clients", "curl"]) == 1
+    assert baseline.main(["update", str(tmp_path / "report.json"), str(path), "--clients", "curl",
+                          "--replace"]) == 0
+    assert json.loads(path.read_text())["clients"]["curl"] == {"a.scn plain": "diverged"}
     assert baseline.main(["check", str(tmp_path / "report.json"), str(path), "--clients", "curl"]) == 0
 
 

@@ -264,10 +264,12 @@ STAGE_CLASS = {
 
 
 def refusal_outcome(transcript: Transcript, message: str, mapped: str) -> dict:
-    """The client stopped on a refusal: the class by the command the last reply answered (the
-    table above), the code from that reply. Without a 4xx/5xx reply it was a disconnect."""
-    last = transcript.last_reply()
-    if last is None or last[1] < 400:
+    """The client stopped on a refusal: the class by the command the last refusing reply answered
+    (the table above), the code from that reply. Without a 4xx/5xx reply it was a disconnect."""
+    replies = transcript.replies()
+    # The last refusing reply: after LMTP's per-recipient replies a 2xx may come after it.
+    last = next((r for r in reversed(replies) if r[1] >= 400), None)
+    if last is None:
         return error_outcome("SMTPServerDisconnected", None, message,
                              mapped + "; no refusing reply in its log: SMTPServerDisconnected")
     stage = last[0].split(":", 1)[0]
