@@ -289,6 +289,8 @@ def test_plan_accepts_one_message_sessions_and_names_the_call_it_cannot_make():
     p = base.plan(scenario("ehlo", "starttls", "login u p", "sendmail a@x b@x,c@x", "quit"), "plain")
     assert isinstance(p, base.Plan)
     assert (p.starttls, p.login, p.sender, p.recipients, p.quit) == (True, ("u", "p"), "a@x", ["b@x", "c@x"], True)
+    assert not p.ehlo_after_tls
+    assert base.plan(scenario("ehlo", "quit"), "starttls").ehlo_after_tls  # EHLO again over TLS
     assert "`noop`" in base.plan(scenario("noop", "quit"), "plain")
     assert "after the end of the session" in base.plan(scenario("quit", "noop"), "plain")
     assert "`sendmail a@x c@x`" in base.plan(scenario("sendmail a@x b@x", "sendmail a@x c@x"), "plain")

@@ -91,6 +91,7 @@ class Plan:
     local_hostname: str | None
     quit: bool               # the section ends with `quit` (its reply is the outcome's `reply`)
     calls: list[dict] = field(default_factory=list)
+    ehlo_after_tls: bool = False  # the section asks for EHLO again once TLS is up
 
 
 # Calls a one-message client makes on its own anyway (EHLO before anything, QUIT at the end).
@@ -113,6 +114,7 @@ def plan(scenario: dict, transport: str) -> Plan | str:
     sender = None
     recipients: list[str] = []
     quit = False
+    ehlo_after_tls = False
     stage = 0  # 0 before starttls, 1 after it, 2 after login, 3 after the message, 4 ended
     for i, call in enumerate(calls):
         name, args, kw = call["name"], call["args"], call["kwargs"]
@@ -126,6 +128,7 @@ def plan(scenario: dict, transport: str) -> Plan | str:
                 options = {**options, "local_hostname": args[0]}
             if stage > 1:
                 return f"{where}: EHLO after AUTH or a message (this client sends EHLO only at the start and after STARTTLS)"
+            ehlo_after_tls = ehlo_after_tls or starttls
             continue
         if name == "starttls" and stage == 0 and not starttls:
             starttls, stage = True, 1
@@ -151,7 +154,7 @@ def plan(scenario: dict, transport: str) -> Plan | str:
         timeout = DEFAULT_TIMEOUT
     message = (section.get("message") or "").encode("utf-8", "surrogateescape")
     return Plan(scenario["protocol"], transport, starttls, login, oauth2, sender, recipients,
-                message, timeout, options.get("local_hostname"), quit, calls)
+                message, timeout, options.get("local_hostname"), quit, calls, ehlo_after_tls)
 
 
 # -- reading a client's own protocol log --------------------------------------------------------

@@ -69,7 +69,10 @@ class Swaks(base.Driver):
         if p.login:
             argv += ["--auth", "--auth-user", p.login[0], "--auth-password", p.login[1]]
         if p.sender is None:
-            argv += ["--quit-after", "AUTH" if p.login else "TLS" if p.starttls else "EHLO",
+            # "HELO" is swaks's name for the last EHLO: the one after TLS when there is TLS.
+            stop = ("AUTH" if p.login else ("HELO" if p.ehlo_after_tls else "TLS") if p.starttls
+                    else "EHLO")
+            argv += ["--quit-after", stop,
                      "--from", "nobody@example.org", "--to", "nobody@example.org"]
         else:
             argv += ["--from", p.sender, "--to", ",".join(p.recipients), "--data", "-"]
