@@ -326,3 +326,15 @@ def test_npm_without_a_registry_gives_a_reason(tmp_path, monkeypatch):
     monkeypatch.setenv("npm_config_offline", "false")
     reason = nodemailer.install()
     assert reason is not None and reason.startswith("npm ci for Nodemailer failed"), reason
+
+
+def test_a_node_older_than_nodemailer_needs_gives_a_reason(tmp_path, monkeypatch):
+    import shutil
+    from harness.drivers.external import nodemailer
+    if shutil.which("npm") is None or shutil.which("node") is None:
+        pytest.skip("npm / node not installed")
+    monkeypatch.setenv("SMTPKIT_DRIVER_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(nodemailer, "node_major", lambda: 18)  # Debian 12's nodejs
+    assert nodemailer.node_needed() == 20
+    assert nodemailer.install() == ("node v18 is too old for the pinned Nodemailer (it needs node >= 20; "
+                                    "harness/drivers/nodemailer/package-lock.json)")

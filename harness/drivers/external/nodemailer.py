@@ -47,11 +47,32 @@ def install_dir() -> Path:
     return base.cache_dir() / f"nodemailer-{hashlib.sha256(lock).hexdigest()[:16]}"
 
 
+def node_needed() -> int | None:
+    """The major node version the pinned Nodemailer asks for (its `engines` in the lock file)."""
+    try:
+        lock = json.loads((HERE / "package-lock.json").read_text())
+        engines = lock["packages"]["node_modules/nodemailer"]["engines"]["node"]
+    except (OSError, ValueError, KeyError):
+        return None
+    m = re.match(r"\s*>=\s*(\d+)", engines)
+    return int(m.group(1)) if m else None
+
+
+def node_major() -> int | None:
+    m = re.match(r"v(\d+)", base.first_line(["node", "--version"]))
+    return int(m.group(1)) if m else None
+
+
 def install() -> str | None:
     """`npm ci` into the cache once; None when Nodemailer is there, else why not."""
     for program, package in (("node", "nodejs"), ("npm", "npm")):
         if shutil.which(program) is None:
             return f"{program} is not installed (Debian package {package}; ./ci/install-deps.sh)"
+    need = node_needed()
+    have = node_major()
+    if need and have is not None and have < need:
+        return (f"node v{have} is too old for the pinned Nodemailer (it needs node >= {need}; "
+                "harness/drivers/nodemailer/package-lock.json)")
     target = install_dir()
     done = target / "node_modules" / "nodemailer" / "package.json"
     if done.exists():
