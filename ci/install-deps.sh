@@ -16,7 +16,16 @@ packages=(
   postfix swaks libnet-ssleay-perl libio-socket-ssl-perl
   gsasl  # GNU SASL server for the SASL mechanisms' interop tests (client/sasl)
   dovecot-lmtpd  # Dovecot's LMTP server: a real LMTP peer for smtp-probe's tests (probe/tests)
+  # other clients under the corpus (issue 18, harness/drivers/external): curl, swaks (above),
+  # msmtp; Go's net/smtp (built by the harness into its cache); chromium + python3-websocket open
+  # the comparison report in the tests
+  curl msmtp golang-go chromium python3-websocket
 )
+# Node.js + npm for the Nodemailer driver (npm ci by the harness): Debian's, unless a node with
+# npm is already there (NodeSource's nodejs bundles npm and conflicts with Debian's npm package).
+if ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

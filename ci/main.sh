@@ -8,6 +8,10 @@
 # skipped per category and transport for each client, skipped runs by reason, the slowest runs,
 # every failed case, and the JUnit file path. Exits non-zero if any run failed.
 #
+# The run also writes the comparison report (issue 18, --compare-report): out/compare/
+# report.html (grid scenario × client), report.json, report-junit.xml. Any subset of clients,
+# ours or others (harness/README.md, "Other clients"): `./ci/main.sh -- --clients curl,msmtp`.
+#
 # Environment: PRESET (default ci), MAIN_JOB_SELECT (pytest -m expression, default
 # "matrix or mainjob"), PYTEST_WORKERS (default auto), OUT (default out/), and any pytest options
 # after `--`, e.g. `./ci/main.sh -- --category lmtp --transport unix`.
@@ -23,6 +27,7 @@ if [ "${1:-}" = "--" ]; then shift; extra=("$@"); fi
 
 export SMTPKIT_BUILD_DIR="$PWD/build/$preset"
 mkdir -p "$out"
+rm -rf "$out/compare"
 
 run_main_job() {
   local select="${MAIN_JOB_SELECT-matrix or mainjob}"
@@ -31,7 +36,8 @@ run_main_job() {
   /usr/bin/python3 -m pytest -p harness.plugin "${args[@]}" \
     -n "${PYTEST_WORKERS:-auto}" -q -rfE -p no:cacheprovider \
     --require-smtp-client --job-summary \
-    --junitxml="$out/main-junit.xml" --summary-json="$out/main-summary.json" "${extra[@]}"
+    --junitxml="$out/main-junit.xml" --summary-json="$out/main-summary.json" \
+    --compare-report="$out/compare" "${extra[@]}"
 }
 
 echo "== main job: scenario matrix (C++ client + smtplib against smtp-fakeserver) and real servers"
@@ -40,8 +46,8 @@ started=$(date +%s)
 run_main_job || status=$?
 took=$(( $(date +%s) - started ))
 if [ "$status" -eq 0 ]; then
-  echo "== main job passed in ${took}s (JUnit: $out/main-junit.xml, summary: $out/main-summary.json)"
+  echo "== main job passed in ${took}s (JUnit: $out/main-junit.xml, summary: $out/main-summary.json, report: $out/compare/report.html)"
 else
-  echo "== main job FAILED with status $status in ${took}s (JUnit: $out/main-junit.xml, summary: $out/main-summary.json)"
+  echo "== main job FAILED with status $status in ${took}s (JUnit: $out/main-junit.xml, summary: $out/main-summary.json, report: $out/compare/report.html)"
 fi
 exit "$status"

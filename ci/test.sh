@@ -5,8 +5,10 @@
 #      process-level tests (pytest, Debian's, under /usr/bin/python3: matrix, real servers, tools);
 #   2. the sanitizer job (ci/sanitize.sh): the same two suites against a clang-14 ASan + UBSan build;
 #   3. the fuzz smoke (ci/fuzz-smoke.sh): each libFuzzer target replays its committed corpus and
-#      fuzzes for FUZZ_SECONDS (default 20).
-# QUICK=1 runs step 1 only (the edit-compile-test loop); CI always runs all three.
+#      fuzzes for FUZZ_SECONDS (default 20);
+#   4. the other clients (ci/clients.sh, issue 18): curl, swaks and msmtp over the whole corpus,
+#      the comparison report in out/clients/, verdicts checked against harness/clients-baseline.json.
+# QUICK=1 runs step 1 only (the edit-compile-test loop); CI always runs all four.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 preset="${PRESET:-ci}"
@@ -31,4 +33,5 @@ fi
 
 ./ci/sanitize.sh
 ./ci/fuzz-smoke.sh
+./ci/clients.sh
 echo "== all tests passed in $((SECONDS - start)) s"

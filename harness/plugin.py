@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import clients, summary
+from harness import clients, compare, summary
 from harness.servers.aiosmtpd_peer import AiosmtpdServer
 from harness.servers.smtp_sink import SmtpSink
 from harness.servers.sockets import DripServer, RefusingPort, SilentServer
@@ -35,7 +35,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("smtpkit harness")
     group.addoption("--clients", "--client", default=",".join(clients.CLIENTS + ("cpp-async",)),
                     help="comma-separated clients to run: cpp (smtp-client), smtplib (reference), "
-                         "cpp-async (matrix only: the async API)")
+                         "cpp-async (matrix only: the async API); matrix only, other clients "
+                         "(harness/drivers/external): curl, swaks, msmtp, go-smtp, nodemailer")
     group.addoption("--require-smtp-client", action="store_true",
                     help="fail instead of skipping when smtp-client is not built (CI main job)")
     group.addoption("--tag", default="",
@@ -47,6 +48,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--category", default="",
                     help="matrix: only these scenario folders (comma-separated, e.g. refusals,lmtp)")
     summary.add_options(parser)
+    compare.add_options(parser)
 
 
 # -- report header ------------------------------------------------------------------------------
@@ -96,7 +98,16 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"peers: aiosmtpd {aiosmtpd_version}; postfix (smtp-sink) {_deb_version('postfix')}; "
         f"clients: {config.getoption('--clients')}",
         _matrix_header(),
-    ]
+    ] + _external_header(config)
+
+
+def _external_header(config: pytest.Config) -> list[str]:
+    """One line per other client chosen with --clients: its version, or why it is skipped."""
+    from harness.drivers import external
+    chosen = [c.strip() for c in config.getoption("--clients").split(",") if c.strip()]
+    return [f"client {name} ({d.package}, errors mapped from its {d.mapping}): "
+            f"{d.missing_reason() or d.version()}"
+            for name, d in external.DRIVERS.items() if name in chosen]
 
 
 def _matrix_header() -> str:
@@ -115,10 +126,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         chosen = [c.strip() for c in metafunc.config.getoption("--clients").split(",") if c.strip()]
         # Matrix-only clients (cpp-async has no `smtp-client send` form) are not run here.
         from harness import matrix
-        matrix_only = set(matrix.MATRIX_CLIENTS) | {"cpp-async"}
+        from harness.drivers import external
+        matrix_only = set(matrix.MATRIX_CLIENTS) | {"cpp-async"} | set(external.DRIVERS)
         unknown = set(chosen) - set(clients.CLIENTS) - matrix_only
         if unknown:
-            raise pytest.UsageError(f"--clients: unknown {sorted(unknown)}; known {clients.CLIENTS}")
+            raise pytest.UsageError(f"--clients: unknown {sorted(unknown)}; known "
+                                    f"{sorted(set(clients.CLIENTS) | matrix_only)}")
         metafunc.parametrize("client", [c for c in chosen if c in clients.CLIENTS], indirect=True)
 
 
@@ -273,6 +286,13 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     # Under xdist this runs on the controller too, with the worker's user_properties.
     if _CONFIG is not None:
         summary.collect(_CONFIG, report)
+        compare.collect(_CONFIG, report)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    path = compare.finish(session.config)
+    if path is not None:
+        session.config.stash[_COMPARE_KEY] = path
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -284,12 +304,17 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "matrix: a run of the scenario matrix (harness/tests/test_matrix.py)")
     for transport in ("plain", "unix", "starttls", "tls"):
         config.addinivalue_line("markers", f"transport_{transport}: matrix run over {transport}")
-    for name in ("cpp", "smtplib", "cpp-async"):
+    from harness.drivers import external
+    for name in ("cpp", "smtplib", "cpp-async", *external.DRIVERS):
         config.addinivalue_line("markers", f"client_{name.replace('-', '_')}: matrix run with the {name} client")
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
     summary.terminal_summary(terminalreporter, config)
+    path = config.stash.get(_COMPARE_KEY, None)
+    if path is not None:
+        terminalreporter.write_line(f"comparison report: {path} (+ report.json, report-junit.xml)")
 
 
 _CONFIG: pytest.Config | None = None
+_COMPARE_KEY = pytest.StashKey[Path]()

@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from harness import matrix
-from harness.drivers import smtplib_scenario
+from harness import compare, matrix
+from harness.drivers import external, smtplib_scenario
 
 
 def _chosen(config, option: str) -> set[str]:
@@ -31,7 +31,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("matrix_case", [pytest.param(("missing", reason), id="not-built")])
         return
     clients = [c for c in (config.getoption("--clients") or "").split(",") if c]
-    clients = [c for c in clients if c in matrix.MATRIX_CLIENTS]
+    clients = [c for c in clients if c in matrix.MATRIX_CLIENTS or c in external.DRIVERS]
     tags, transports, categories = (_chosen(config, o) for o in ("--tag", "--transport", "--category"))
     corpus = matrix.corpus()
     params = []
@@ -91,10 +91,13 @@ def smtplib_context(matrix_certs):
     return ssl.create_default_context(cafile=str(matrix_certs.ca))
 
 
-def test_scenario(matrix_case, matrix_server, matrix_certs, smtplib_context, request):
+def test_scenario(matrix_case, matrix_server, matrix_certs, smtplib_context, request, tmp_path):
     if matrix_case[0] == "error":
         pytest.fail(f"scenario does not parse: {matrix_case[2]}")
     file, transport, client = matrix_case
+    driver = external.get(client)
+    if driver is not None and driver.missing_reason():
+        pytest.skip(driver.missing_reason())
     d = matrix.corpus().scenarios[file]
     props = request.node.user_properties
     props += [("case", f"{file}:{transport}"), ("client", client), ("group", f"{matrix.category(file)}/{transport}"),
@@ -105,23 +108,40 @@ def test_scenario(matrix_case, matrix_server, matrix_certs, smtplib_context, req
         pytest.fail(f"the fake server has no {transport} listener for {file}: {why}")
 
     started = time.monotonic()
+    output = ""
     if client in ("cpp", "cpp-async"):
         run = matrix.run_cpp(file, listener, matrix_certs.ca, async_api=client == "cpp-async")
-        outcome, local, trace = run.outcome, run.local, run.trace
+        outcome, local, trace, output = run.outcome, run.local, run.trace, run.raw
+    elif driver is not None:
+        # Another client (harness/drivers/external): its own process; unsupported calls skip.
+        r = driver.run(d, listener, matrix_certs.ca, tmp_path)
+        outcome, local, trace, output = r.outcome, r.local, r.trace, r.output()
     else:
         r = smtplib_scenario.run(d, listener, smtplib_context)
         outcome, local, trace = r.outcome, r.local, r.trace
     seconds = time.monotonic() - started
     props += [("client_outcome", matrix.describe(outcome)[:60]), ("client_seconds", round(seconds, 3))]
-    if "unsupported" in outcome:
-        pytest.skip(outcome["unsupported"])
-
     section = d["client"]
     differs = client == "smtplib" and section["expect_smtplib"] is not None
     expect = section["expect_smtplib"] if differs else section["expect"]
+    record = compare.Record(request, file, transport, client, expect["text"], outcome, seconds,
+                            trace=trace, output=output)
+    if "unsupported" in outcome:
+        record.write("unsupported", outcome["unsupported"])
+        pytest.skip(outcome["unsupported"])
+
+    note = ""
+    if outcome.get("reply_unknown") and expect.get("reply") is not None:
+        # The client does not say what the last reply was (curl's log ends before QUIT): the
+        # reply is not compared; the fake server's script still checks the command was sent.
+        note = f"reply={expect['reply']} not compared: {outcome['reply_unknown']}"
+        expect = {**expect, "reply": None}
     problems = matrix.compare(expect, outcome)
-    # Always claim the session (Unix listeners are matched in arrival order).
+    outcome_ok = not problems
+    # Always claim the session (Unix listeners are matched in arrival order; clients that do not
+    # say their own address, by arrival order on the listener too).
     report = matrix_server.session(listener, local if transport != "unix" else None)
+    record.session = matrix.render_session(report)
     down = matrix_server.failure() if report is None else None
     if down:
         # One reason for every run of this worker, not a run of unexplained failures.
@@ -132,6 +152,8 @@ def test_scenario(matrix_case, matrix_server, matrix_certs, smtplib_context, req
         elif not report.get("ok"):
             where = (report.get("divergence") or {}).get("where", "?")
             problems.append(f"the session departed from the script at {where}")
+    record.write("pass" if not problems else "fail" if not outcome_ok else "diverged",
+                 "; ".join(problems + ([note] if note else [])))
     if problems:
         where = f"{d['file']}:{expect['line']}"
         lines = [f"{file} over {transport} with {client}: " + "; ".join(problems),
@@ -139,7 +161,14 @@ def test_scenario(matrix_case, matrix_server, matrix_certs, smtplib_context, req
                  f"  actual: {matrix.describe(outcome)}"]
         if differs:
             lines.append(f"  (smtplib differs on purpose: {section['note_smtplib']}; session not checked)")
+        mapped = (outcome.get("error") or {}).get("mapped")
+        if mapped:
+            # A coarse client: the class was read from its exit status (harness/README.md's tables).
+            lines.append(f"  (class mapped from {mapped}; tables in harness/README.md)")
         lines.append(matrix.render_session(report))
         lines.append(f"client trace ({client}, debuglevel 2):")
         lines += [f"  {t}" for t in trace] or ["  (empty)"]
+        if output:
+            lines.append(f"client output ({client}):")
+            lines += [f"  {t}" for t in output.splitlines()[-60:]]
         pytest.fail("\n".join(lines), pytrace=False)
