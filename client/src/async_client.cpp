@@ -263,6 +263,7 @@ asio::awaitable<Reply> AsyncSMTP::noop() {
 }
 
 asio::awaitable<Reply> AsyncSMTP::mail(std::string sender, Options options) {
+  rules::check_tls_policy(require_tls_, connected(), encrypted(), "MAIL");
   const auto sent = rules::mail_options_to_send(state_, sender, options);
   algo::CommandAlgo a(command::mail(sender, sent), reply_to::mail);
   state_.accepted_recipients.clear();
@@ -282,6 +283,7 @@ asio::awaitable<Reply> AsyncSMTP::rcpt(std::string recipient, Options options) {
 }
 
 asio::awaitable<Reply> AsyncSMTP::data(std::string msg) {
+  rules::check_tls_policy(require_tls_, connected(), encrypted(), "DATA");
   algo::DataAlgo a(state_, BodyEncoder::encode_all(msg));
   data_replies_.clear();
   co_await driver_.run(a);
@@ -291,6 +293,7 @@ asio::awaitable<Reply> AsyncSMTP::data(std::string msg) {
 }
 
 asio::awaitable<Reply> AsyncSMTP::data(BodySource& body) {
+  rules::check_tls_policy(require_tls_, connected(), encrypted(), "DATA");
   algo::DataAlgo a(state_, body);
   data_replies_.clear();
   co_await driver_.run(a);

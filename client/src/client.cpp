@@ -152,6 +152,7 @@ Reply SMTP::noop() {
 }
 
 Reply SMTP::mail(std::string_view sender, std::span<const std::string> options) {
+  check_tls_policy("MAIL");
   const auto sent = rules::mail_options_to_send(state_, sender, options);
   algo::CommandAlgo a(command::mail(sender, sent), reply_to::mail);
   state_.accepted_recipients.clear();
@@ -171,6 +172,7 @@ Reply SMTP::rcpt(std::string_view recipient, std::span<const std::string> option
 }
 
 Reply SMTP::data(std::string_view msg) {
+  check_tls_policy("DATA");
   algo::DataAlgo a(state_, BodyEncoder::encode_all(msg));
   data_replies_.clear();
   driver_.run(a);
@@ -187,6 +189,7 @@ RefusedRecipients SMTP::sendmail(std::string_view from_addr,
 }
 
 Reply SMTP::data(BodySource& body) {
+  check_tls_policy("DATA");
   algo::DataAlgo a(state_, body);
   data_replies_.clear();
   driver_.run(a);

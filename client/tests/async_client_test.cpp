@@ -350,6 +350,52 @@ TEST(AsyncClient, bad_input_is_refused_before_anything_is_written) {
   EXPECT_EQ(seen[0], "noop\r\n");
 }
 
+TEST(AsyncClient, require_tls_refuses_every_submission_path_in_clear) {
+  std::vector<std::string> seen;
+  Script script{{"220 x\r\n", "221 bye\r\n"}};
+  TcpServer server(any_loopback(), [&](tcp::socket& s) { play(s, script, seen); });
+  int refusals = 0;
+  run_async([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+    AsyncSMTP c(ex, std::string("me.example"), five_seconds);
+    c.set_require_tls(true);
+    co_await c.connect(loopback, server.endpoint().port());
+    auto refused = [&refusals](const SMTPNotSupportedError&) { ++refusals; };
+    const Options no_options;
+    try {
+      co_await c.mail(sender, no_options);
+    } catch (const SMTPNotSupportedError& e) {
+      refused(e);
+    }
+    try {
+      co_await c.data(x_message);
+    } catch (const SMTPNotSupportedError& e) {
+      refused(e);
+    }
+    StringBody body(x_message);
+    try {
+      co_await c.data(body);
+    } catch (const SMTPNotSupportedError& e) {
+      refused(e);
+    }
+    try {
+      co_await c.send_message("From: a@example.com\r\nTo: b@example.com\r\n\r\nx\r\n");
+    } catch (const SMTPNotSupportedError& e) {
+      refused(e);
+    }
+    std::vector<OutgoingMail> mails;
+    mails.push_back(OutgoingMail{sender, one_recipient, x_message, nullptr, {}, {}});
+    try {
+      co_await c.sendmail_many(mails);
+    } catch (const SMTPNotSupportedError& e) {
+      refused(e);
+    }
+    co_await c.quit();
+  });
+  EXPECT_EQ(refusals, 5);
+  ASSERT_EQ(seen.size(), 1u);  // nothing but QUIT went out
+  EXPECT_EQ(seen[0], "quit\r\n");
+}
+
 TEST(AsyncClient, require_tls_refuses_sendmail_and_login_in_clear) {
   std::vector<std::string> seen;
   Script script{{"220 x\r\n", "221 bye\r\n"}};

@@ -1,6 +1,7 @@
 // smtp::AsyncPool against an in-process sink server on the same io_context: many messages over a
 // bounded number of connections, reuse, refusals that keep a connection, failures that drop one,
 // a NOOP before reusing an idle connection, and a factory that fails.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <boost/asio.hpp>
@@ -158,6 +159,27 @@ Results send_many(asio::io_context& ioc, SinkServer& server, AsyncPool& pool, st
   }
   ioc.run();
   return results;
+}
+
+// A pool whose connections require TLS, over a plaintext server: every message refused with
+// SMTPNotSupportedError, none delivered.
+TEST(AsyncPool, require_tls_on_its_connections_refuses_messages_in_clear) {
+  asio::io_context ioc;
+  SinkServer server(ioc);
+  const auto ex = ioc.get_executor();
+  const unsigned short port = server.port();
+  AsyncPool pool(ex, 2, [ex, port]() -> asio::awaitable<std::unique_ptr<AsyncSMTP>> {
+    auto smtp = std::make_unique<AsyncSMTP>(ex, std::string("me.example"), five_seconds);
+    smtp->set_require_tls(true);
+    co_await smtp->open(loopback, port);
+    co_await smtp->ehlo_or_helo_if_needed();
+    co_return smtp;
+  });
+  const Results r = send_many(ioc, server, pool, 4);
+  EXPECT_EQ(r.ok, 0u);
+  ASSERT_EQ(r.errors.size(), 4u);
+  for (const auto& e : r.errors) EXPECT_THAT(e, testing::StartsWith("SMTPNotSupportedError")) << e;
+  EXPECT_EQ(server.counters().messages, 0u);
 }
 
 TEST(AsyncPool, many_messages_over_a_bounded_number_of_connections) {

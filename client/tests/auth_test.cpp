@@ -167,6 +167,27 @@ TEST(Auth, require_tls_refuses_sendmail_and_login_in_plaintext) {
   EXPECT_EQ(s.server->written.find("AUTH"), std::string::npos);
 }
 
+// Every call that can send MAIL, a message or AUTH refuses a connection in clear when TLS is
+// required, and writes nothing.
+TEST(Auth, require_tls_refuses_every_submission_path_in_plaintext) {
+  Session s({"220 mx\r\n", ehlo_auth("PLAIN")});
+  s.client.set_require_tls(true);
+  s.client.ehlo();
+  const std::size_t before = s.server->written.size();
+  const std::vector<std::string> to = {"c@d.example"};
+  EXPECT_THROW(s.client.mail("a@b.example"), SMTPNotSupportedError);
+  EXPECT_THROW(s.client.data("x\r\n"), SMTPNotSupportedError);
+  StringBody body("x\r\n");
+  EXPECT_THROW(s.client.data(body), SMTPNotSupportedError);
+  EXPECT_THROW(s.client.sendmail("a@b.example", to, body), SMTPNotSupportedError);
+  EXPECT_THROW(s.client.send_message("From: a@b.example\r\nTo: c@d.example\r\n\r\nx\r\n"),
+               SMTPNotSupportedError);
+  const std::vector<OutgoingMail> mails = {{"a@b.example", to, "x\r\n", nullptr, {}, {}}};
+  EXPECT_THROW(s.client.sendmail_many(mails), SMTPNotSupportedError);
+  EXPECT_THROW(s.client.login("alice", password), SMTPNotSupportedError);
+  EXPECT_EQ(s.server->written.substr(before), "") << "written in clear: " << s.server->written;
+}
+
 TEST(Auth, auth_line_sent_through_docmd_is_redacted_in_the_trace) {
   Session s({"220 mx\r\n", "235 ok\r\n"}, 2);
   const std::string ir = sasl::base64_encode(std::string("\0alice\0", 7) + std::string(password));

@@ -31,9 +31,10 @@ violation); 2 on a usage error or input refused before sending (bad address, opt
 NUL in the message, unreadable --data).
 
 With --json, standard output gets exactly one JSON object:
-  success: {"ok": true, "refused": {"ADDR": [CODE, "TEXT"], ...}, "quit": {"ok": true, "code": 221}}
-           ("quit" says how QUIT went: {"ok": false, "error": {...}} when it failed, which does
-           not change the message's outcome)
+  success: {"ok": true, "refused": {"ADDR": [CODE, "TEXT"], ...}}
+           and "quit": {"ok": false, "error": {...}} when QUIT failed after the message (it does
+           not change the message's outcome; a 250 where QUIT's 221 was due is a sign that the
+           replies were out of step)
   failure: {"ok": false, "error": {"type": "<exception class>", "code": CODE or null,
             "message": "TEXT", "sender": "ADDR" (SMTPSenderRefused),
             "recipients": {"ADDR": [CODE, "TEXT"]} (SMTPRecipientsRefused),
@@ -330,8 +331,9 @@ int run_send(const SendArgs& a) {
         client->sendmail(a.from, a.to, *body, a.mail_options, a.rcpt_options);
     const json quit = quit_outcome(*client);
     if (a.json) {
-      std::cout << dump({{"ok", true}, {"refused", refused_json(refused)}, {"quit", quit}})
-                << std::endl;
+      json out = {{"ok", true}, {"refused", refused_json(refused)}};
+      if (!quit["ok"].get<bool>()) out["quit"] = quit;
+      std::cout << dump(out) << std::endl;
     } else {
       if (!quit["ok"].get<bool>()) {
         std::cerr << "smtp-client: QUIT failed: " << quit["error"]["type"].get<std::string>()
@@ -386,7 +388,9 @@ int send_many(smtp::SMTP& client, const SendArgs& a,
     if (!a.json) std::cout << path << ": " << f.type << ": " << f.message << std::endl;
   }
   if (a.json) {
-    std::cout << dump({{"ok", all_ok}, {"messages", out}, {"quit", quit}}) << std::endl;
+    json all = {{"ok", all_ok}, {"messages", out}};
+    if (!quit["ok"].get<bool>()) all["quit"] = quit;
+    std::cout << dump(all) << std::endl;
   }
   return all_ok ? exit_ok : exit_failure;
 }

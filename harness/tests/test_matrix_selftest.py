@@ -117,8 +117,8 @@ CORPUS = {
         "S: 220 mx.example.org ESMTP\nC: EHLO *\nS: 250-mx.example.org\nS: 250 PIPELINING\n"
         "C: MAIL FROM:<a@example.org>\nC: RCPT TO:<b@example.org>\nC: DATA\n"
         "S: 250 Ok\nS: 250 Ok\nS: 354 go\ndata\n"
-        "C: MAIL FROM:<a@example.org>\nC: RCPT TO:<c@example.org>\nC: DATA\n"
-        "S: 250 queued 1\nS: 250 Ok\nS: 250 Ok\nS: 354 go\ndata\nS: 250 queued 2\n",
+        "C: RSET\nC: MAIL FROM:<a@example.org>\nC: RCPT TO:<c@example.org>\nC: DATA\n"
+        "S: 250 queued 1\nS: 250 Ok\nS: 250 Ok\nS: 250 Ok\nS: 354 go\ndata\nS: 250 queued 2\n",
 }
 
 
