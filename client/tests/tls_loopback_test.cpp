@@ -158,13 +158,7 @@ std::function<void(tcp::socket&)> premature_reply_in_second_record(bool implicit
                                                                    std::vector<std::string>& seen) {
   return [implicit, &seen](tcp::socket& s) {
     std::string buf;
-    if (!implicit) {
-      send(s, "220 plain\r\n");
-      seen.push_back(read_line(s, buf));
-      send(s, "250-plain.test\r\n250 STARTTLS\r\n");
-      seen.push_back(read_line(s, buf));
-      send(s, "220 go ahead\r\n");
-    }
+    if (!implicit) plaintext_until_starttls(s, seen);
     ssl::context ctx = server_context(certs().good);
     ssl::stream<tcp::socket&> tls(s, ctx);
     boost::system::error_code ec;

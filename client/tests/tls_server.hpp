@@ -71,19 +71,22 @@ inline void serve_tls_session(ssl::stream<tcp::socket&>& tls, std::vector<std::s
   }
 }
 
+// The plaintext part of a STARTTLS session: greeting, EHLO offering STARTTLS, STARTTLS's 220.
+inline void plaintext_until_starttls(tcp::socket& s, std::vector<std::string>& seen) {
+  std::string buf;
+  send(s, "220 plain\r\n");
+  seen.push_back(read_line(s, buf));
+  send(s, "250-plain.test\r\n250 STARTTLS\r\n");
+  seen.push_back(read_line(s, buf));
+  send(s, "220 go ahead\r\n");
+}
+
 // A server presenting `cert`: implicit TLS (SMTP_SSL), or a plaintext greeting and EHLO offering
 // STARTTLS, then the handshake.
 inline std::function<void(tcp::socket&)> tls_server(const CertFiles& cert, bool implicit,
                                                     std::vector<std::string>& seen) {
   return [&cert, implicit, &seen](tcp::socket& s) {
-    std::string buf;
-    if (!implicit) {
-      send(s, "220 plain\r\n");
-      seen.push_back(read_line(s, buf));
-      send(s, "250-plain.test\r\n250 STARTTLS\r\n");
-      seen.push_back(read_line(s, buf));
-      send(s, "220 go ahead\r\n");
-    }
+    if (!implicit) plaintext_until_starttls(s, seen);
     ssl::context ctx = server_context(cert);
     ssl::stream<tcp::socket&> tls(s, ctx);
     boost::system::error_code ec;
