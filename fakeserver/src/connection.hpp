@@ -1,4 +1,10 @@
 #pragma once
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <type_traits>
 // Internal: one accepted connection (TCP or unix, optionally wrapped in TLS part-way) and the
 // deadline-guarded I/O every session kind uses.
 #include <algorithm>
@@ -37,6 +43,9 @@ class Connection {
   virtual void reset() = 0;          // RST: SO_LINGER 0 then close
   virtual void cancel() = 0;
   virtual void close() = 0;
+  // TCP_CORK on a TCP socket (writes held and sent as full segments until uncorked); a no-op on
+  // other sockets. `drip 0ms N` uses it: back-to-back pieces (TLS records) in one TCP segment.
+  virtual void cork(bool on) = 0;
 };
 
 template <class Protocol>
@@ -100,6 +109,12 @@ class SocketConnection final : public Connection {
   void close() override {
     error_code ec;
     lowest().close(ec);
+  }
+  void cork(bool on) override {
+    if constexpr (std::is_same_v<Protocol, asio::ip::tcp>) {
+      const int v = on ? 1 : 0;
+      ::setsockopt(lowest().native_handle(), IPPROTO_TCP, TCP_CORK, &v, sizeof v);
+    }
   }
 
  private:
@@ -193,6 +208,8 @@ class Io : public std::enable_shared_from_this<Io> {
     }
     co_return Status::ok;
   }
+
+  void cork(bool on) { conn_->cork(on); }
 
   awaitable<bool> write(std::string_view data, std::chrono::milliseconds timeout) {
     arm(timeout);

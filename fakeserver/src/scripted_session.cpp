@@ -287,10 +287,16 @@ class Player {
     auto drip = drip_;
     drip_ = {};
     std::size_t chunk = drip.chunk == 0 ? data.size() : drip.chunk;
+    // `drip 0ms N`: the pieces go back to back in one TCP segment (corked), each its own write:
+    // inside TLS each its own record, so a client reads the first record with the rest waiting
+    // undecrypted behind it.
+    const bool corked = drip.chunk != 0 && drip.delay.count() == 0;
+    if (corked) io_->cork(true);
     for (std::size_t off = 0; off < data.size(); off += chunk) {
-      if (off) co_await io_->sleep(drip.delay);
+      if (off && !corked) co_await io_->sleep(drip.delay);
       auto piece = std::string_view(data).substr(off, chunk);
       bool written = co_await io_->write(piece, limits_.step_timeout);
+      if (corked && off + chunk >= data.size()) io_->cork(false);
       if (!written) {
         // The last flush runs after the script ran out (current_ == steps_.size()): the output
         // that could not be written belongs to the last step.
