@@ -4,70 +4,58 @@ the message's outcome, and a failing send says whether the message may have been
 
 import json
 import os
-import socket
 import subprocess
-import threading
 from pathlib import Path
 
 import pytest
+
+from one_session_server import OneSessionServer
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("SMTPKIT_BUILD_DIR", ROOT / "build" / "ci")) / "bin" / "smtp-client"
 
 
-class OneSession:
+class OneSession(OneSessionServer):
     """Answers EHLO, MAIL, RCPT, DATA as a plain server would; after the final dot sends
     `after_dot` (bytes, may be empty), and to QUIT `quit_reply`; closes when `close_after_dot`."""
 
     def __init__(self, after_dot: bytes, quit_reply: bytes = b"221 bye\r\n",
                  close_after_dot: bool = False):
         self.after_dot, self.quit_reply, self.close_after_dot = after_dot, quit_reply, close_after_dot
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(1)
-        self.port = self.sock.getsockname()[1]
-        self.thread = threading.Thread(target=self.run, daemon=True)
-        self.thread.start()
+        self.start()
 
-    def run(self):
-        conn, _ = self.sock.accept()
-        conn.settimeout(10)
-        with conn:
-            conn.sendall(b"220 raw.test ESMTP\r\n")
-            buf, in_data = b"", False
-            try:
-                while True:
-                    data = conn.recv(65536)
-                    if not data:
-                        return
-                    buf += data
-                    while True:
-                        if in_data:
-                            end = buf.find(b"\r\n.\r\n")
-                            if end < 0:
-                                break
-                            buf, in_data = buf[end + 5:], False
-                            if self.after_dot:
-                                conn.sendall(self.after_dot)
-                            if self.close_after_dot:
-                                return
-                            continue
-                        eol = buf.find(b"\r\n")
-                        if eol < 0:
-                            break
-                        line, buf = buf[:eol].lower(), buf[eol + 2:]
-                        if line.startswith(b"ehlo"):
-                            conn.sendall(b"250 raw.test\r\n")
-                        elif line.startswith(b"data"):
-                            conn.sendall(b"354 go\r\n")
-                            in_data = True
-                        elif line.startswith(b"quit"):
-                            conn.sendall(self.quit_reply)
-                            return
-                        else:
-                            conn.sendall(b"250 ok\r\n")
-            except OSError:
+    def session(self, conn):
+        buf, in_data = b"", False
+        while True:
+            data = conn.recv(65536)
+            if not data:
                 return
+            buf += data
+            while True:
+                if in_data:
+                    end = buf.find(b"\r\n.\r\n")
+                    if end < 0:
+                        break
+                    buf, in_data = buf[end + 5:], False
+                    if self.after_dot:
+                        conn.sendall(self.after_dot)
+                    if self.close_after_dot:
+                        return
+                    continue
+                eol = buf.find(b"\r\n")
+                if eol < 0:
+                    break
+                line, buf = buf[:eol].lower(), buf[eol + 2:]
+                if line.startswith(b"ehlo"):
+                    conn.sendall(b"250 raw.test\r\n")
+                elif line.startswith(b"data"):
+                    conn.sendall(b"354 go\r\n")
+                    in_data = True
+                elif line.startswith(b"quit"):
+                    conn.sendall(self.quit_reply)
+                    return
+                else:
+                    conn.sendall(b"250 ok\r\n")
 
 
 def send(server: OneSession, tmp_path: Path):

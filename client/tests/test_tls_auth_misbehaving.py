@@ -4,66 +4,50 @@ answers the handshake with garbage, one that refuses STARTTLS. Nothing may be de
 
 import json
 import os
-import socket
 import subprocess
-import threading
 from pathlib import Path
 
 import pytest
+
+from one_session_server import OneSessionServer
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("SMTPKIT_BUILD_DIR", ROOT / "build" / "ci")) / "bin" / "smtp-client"
 
 
-class RawServer:
+class RawServer(OneSessionServer):
     """Plays one session: greeting, EHLO with STARTTLS, then `after_starttls` (bytes) in one write
     in answer to STARTTLS, and records every line the client sent."""
 
     def __init__(self, after_starttls: bytes):
         self.after = after_starttls
         self.lines = []
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(1)
-        self.port = self.sock.getsockname()[1]
-        self.thread = threading.Thread(target=self.run, daemon=True)
-        self.thread.start()
+        self.start()
 
-    def run(self):
-        conn, _ = self.sock.accept()
-        conn.settimeout(10)
-        with conn:
-            conn.sendall(b"220 raw.test ESMTP\r\n")
-            buf = b""
-            try:
-                while True:
-                    data = conn.recv(4096)
-                    if not data:
-                        return
-                    buf += data
-                    while b"\r\n" in buf:
-                        line, buf = buf.split(b"\r\n", 1)
-                        self.lines.append(line)
-                        verb = line.split(b" ")[0].upper()
-                        if verb == b"EHLO":
-                            conn.sendall(b"250-raw.test\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n")
-                        elif verb == b"STARTTLS":
-                            conn.sendall(self.after)
-                            if self.after.startswith(b"220"):
-                                # Whatever comes next (a ClientHello, or nothing) is not SMTP.
-                                conn.recv(4096)
-                                return
-                        elif verb == b"QUIT":
-                            conn.sendall(b"221 bye\r\n")
-                            return
-                        else:
-                            conn.sendall(b"250 ok\r\n")
-            except OSError:
+    def session(self, conn):
+        buf = b""
+        while True:
+            data = conn.recv(4096)
+            if not data:
                 return
-
-    def stop(self):
-        self.sock.close()
-        self.thread.join(timeout=10)
+            buf += data
+            while b"\r\n" in buf:
+                line, buf = buf.split(b"\r\n", 1)
+                self.lines.append(line)
+                verb = line.split(b" ")[0].upper()
+                if verb == b"EHLO":
+                    conn.sendall(b"250-raw.test\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n")
+                elif verb == b"STARTTLS":
+                    conn.sendall(self.after)
+                    if self.after.startswith(b"220"):
+                        # Whatever comes next (a ClientHello, or nothing) is not SMTP.
+                        conn.recv(4096)
+                        return
+                elif verb == b"QUIT":
+                    conn.sendall(b"221 bye\r\n")
+                    return
+                else:
+                    conn.sendall(b"250 ok\r\n")
 
 
 def send(port, *flags):
