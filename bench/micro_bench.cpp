@@ -3,8 +3,8 @@
 #include <benchmark/benchmark.h>
 
 #include <cstring>
-#include <smtp/body_encoder.hpp>
-#include <smtp/reply_parser.hpp>
+#include <smtp/wire/body_encoder.hpp>
+#include <smtp/wire/reply_parser.hpp>
 #include <string>
 
 namespace {
@@ -40,7 +40,7 @@ void bm_body_encoder(benchmark::State& st) {
   out.reserve(in.size() * 2);
   for (auto _ : st) {
     out.clear();
-    smtp::BodyEncoder enc;
+    smtp::wire::BodyEncoder enc;
     enc.encode(std::string_view(in), out);
     enc.finish(out);
     benchmark::DoNotOptimize(out.data());
@@ -52,7 +52,7 @@ BENCHMARK(bm_body_encoder);
 void bm_reply_parser(benchmark::State& st) {
   const std::string in = replies(1 << 16);
   for (auto _ : st) {
-    smtp::ReplyParser p;
+    smtp::wire::ReplyParser p;
     std::string_view rest(in);
     while (!rest.empty()) {
       rest.remove_prefix(p.feed(rest));

@@ -9,7 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
-#include <smtp/body_encoder.hpp>
+#include <smtp/wire/body_encoder.hpp>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -33,7 +33,7 @@ std::string normalise(std::string_view in) {
 }
 
 // Checks the wire grammar and returns the un-stuffed body (aborts on any violation).
-std::string unstuff(const std::string& wire) {
+std::string wire::unstuff(const std::string& wire) {
   if (!wire.ends_with(".\r\n")) std::abort();
   const std::string body = wire.substr(0, wire.size() - 3);
   if (!body.empty() && !body.ends_with("\r\n")) std::abort();
@@ -65,7 +65,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const unsigned seed = static_cast<unsigned>(data[0]) | (static_cast<unsigned>(data[1]) << 8);
   std::string_view msg(reinterpret_cast<const char*>(data + 2), size - 2);
 
-  smtp::BodyEncoder enc;
+  smtp::wire::BodyEncoder enc;
   std::string wire;
   bool refused = false;
   try {
@@ -86,8 +86,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (refused) return 0;
 
   const std::string expected = normalise(msg);
-  if (unstuff(wire) != expected) std::abort();
+  if (wire::unstuff(wire) != expected) std::abort();
   if (enc.message_size() != expected.size()) std::abort();
-  if (smtp::BodyEncoder::encode_all(msg) != wire) std::abort();  // split-independent
+  if (smtp::wire::BodyEncoder::encode_all(msg) != wire) std::abort();  // split-independent
   return 0;
 }

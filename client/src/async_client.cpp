@@ -16,10 +16,10 @@
 #include "smtp/algo/sendmail.hpp"
 #include "smtp/algo/sendmany.hpp"
 #include "smtp/algo/starttls.hpp"
-#include "smtp/body_encoder.hpp"
-#include "smtp/bytes_repr.hpp"
 #include "smtp/client_rules.hpp"
-#include "smtp/command_encoder.hpp"
+#include "smtp/wire/body_encoder.hpp"
+#include "smtp/wire/bytes_repr.hpp"
+#include "smtp/wire/command_encoder.hpp"
 
 namespace smtp {
 
@@ -146,7 +146,7 @@ asio::awaitable<Reply> AsyncSMTP::connect(std::string host_in, int port_in) {
   const std::string host = split.first;
   const int port = split.second == 0 ? port_default() : split.second;
   if (driver_.debuglevel() > 0) {
-    driver_.debug("connect: (" + bytes_repr(host, false) + ", " + std::to_string(port) + ")");
+    driver_.debug("connect: (" + wire::bytes_repr(host, false) + ", " + std::to_string(port) + ")");
   }
   driver_.close();
   host_ = host;
@@ -172,7 +172,7 @@ asio::awaitable<Reply> AsyncSMTP::getreply_after_connect() {
   co_await driver_.run(greeting);
   Reply r = greeting.reply();
   if (driver_.debuglevel() > 0) {
-    driver_.debug("connect: (" + std::to_string(r.code) + ", " + bytes_repr(r.text) + ")");
+    driver_.debug("connect: (" + std::to_string(r.code) + ", " + wire::bytes_repr(r.text) + ")");
   }
   co_return r;
 }
@@ -194,7 +194,7 @@ asio::awaitable<Reply> AsyncSMTP::getreply() {
 }
 
 asio::awaitable<Reply> AsyncSMTP::docmd(std::string cmd, std::string args) {
-  Reply r = co_await command_reply(command::line(cmd, args), reply_to::any);
+  Reply r = co_await command_reply(wire::command::line(cmd, args), reply_to::any);
   co_return r;
 }
 
@@ -207,7 +207,7 @@ asio::awaitable<Reply> AsyncSMTP::command_reply(std::string line, reply_to expec
 }
 
 asio::awaitable<void> AsyncSMTP::putcmd(std::string cmd, std::string args) {
-  algo::WriteAlgo a(command::line(cmd, args));
+  algo::WriteAlgo a(wire::command::line(cmd, args));
   co_await driver_.run(a);
 }
 
@@ -231,19 +231,19 @@ asio::awaitable<void> AsyncSMTP::ehlo_or_helo_if_needed() {
 }
 
 asio::awaitable<Reply> AsyncSMTP::verify(std::string address) {
-  std::string line = command::line("vrfy", command::address_only(address));
+  std::string line = wire::command::line("vrfy", wire::command::address_only(address));
   Reply r = co_await command_reply(std::move(line), reply_to::vrfy);
   co_return r;
 }
 
 asio::awaitable<Reply> AsyncSMTP::expn(std::string address) {
-  std::string line = command::line("expn", command::address_only(address));
+  std::string line = wire::command::line("expn", wire::command::address_only(address));
   Reply r = co_await command_reply(std::move(line), reply_to::expn);
   co_return r;
 }
 
 asio::awaitable<std::string> AsyncSMTP::help(std::string args) {
-  std::string line = command::line("help", args);
+  std::string line = wire::command::line("help", args);
   Reply r = co_await command_reply(std::move(line), reply_to::help);
   std::string text = std::move(r.text);
   co_return text;
@@ -251,13 +251,13 @@ asio::awaitable<std::string> AsyncSMTP::help(std::string args) {
 
 asio::awaitable<Reply> AsyncSMTP::rset() {
   state_.accepted_recipients.clear();
-  std::string line = command::line("rset", {});
+  std::string line = wire::command::line("rset", {});
   Reply r = co_await command_reply(std::move(line), reply_to::rset);
   co_return r;
 }
 
 asio::awaitable<Reply> AsyncSMTP::noop() {
-  std::string line = command::line("noop", {});
+  std::string line = wire::command::line("noop", {});
   Reply r = co_await command_reply(std::move(line), reply_to::noop);
   co_return r;
 }
@@ -265,7 +265,7 @@ asio::awaitable<Reply> AsyncSMTP::noop() {
 asio::awaitable<Reply> AsyncSMTP::mail(std::string sender, Options options) {
   rules::check_tls_policy(require_tls_, connected(), encrypted(), "MAIL");
   const auto sent = rules::mail_options_to_send(state_, sender, options);
-  algo::CommandAlgo a(command::mail(sender, sent), reply_to::mail);
+  algo::CommandAlgo a(wire::command::mail(sender, sent), reply_to::mail);
   state_.accepted_recipients.clear();
   co_await driver_.run(a);
   Reply r = a.reply();
@@ -274,7 +274,7 @@ asio::awaitable<Reply> AsyncSMTP::mail(std::string sender, Options options) {
 
 asio::awaitable<Reply> AsyncSMTP::rcpt(std::string recipient, Options options) {
   algo::CommandAlgo a(
-      command::rcpt(recipient, rules::rcpt_options_to_send(state_, recipient, options)),
+      wire::command::rcpt(recipient, rules::rcpt_options_to_send(state_, recipient, options)),
       reply_to::rcpt);
   co_await driver_.run(a);
   Reply r = a.reply();
@@ -284,7 +284,7 @@ asio::awaitable<Reply> AsyncSMTP::rcpt(std::string recipient, Options options) {
 
 asio::awaitable<Reply> AsyncSMTP::data(std::string msg) {
   rules::check_tls_policy(require_tls_, connected(), encrypted(), "DATA");
-  algo::DataAlgo a(state_, BodyEncoder::encode_all(msg));
+  algo::DataAlgo a(state_, wire::BodyEncoder::encode_all(msg));
   data_replies_.clear();
   co_await driver_.run(a);
   data_replies_ = a.replies();
@@ -350,7 +350,7 @@ asio::awaitable<RefusedRecipients> AsyncSMTP::send_message(
 }
 
 asio::awaitable<Reply> AsyncSMTP::quit() {
-  std::string line = command::line("quit", {});
+  std::string line = wire::command::line("quit", {});
   Reply r = co_await command_reply(std::move(line), reply_to::quit);
   state_.forget_hello();
   authenticated_ = false;

@@ -9,13 +9,13 @@
 #include "smtp/algo/sendmail.hpp"
 #include "smtp/algo/sendmany.hpp"
 #include "smtp/algo/starttls.hpp"
-#include "smtp/body_encoder.hpp"
-#include "smtp/bytes_repr.hpp"
 #include "smtp/client_rules.hpp"
-#include "smtp/command_encoder.hpp"
 #include "smtp/message_envelope.hpp"
 #include "smtp/sasl/factory.hpp"
 #include "smtp/tls_transport.hpp"
+#include "smtp/wire/body_encoder.hpp"
+#include "smtp/wire/bytes_repr.hpp"
+#include "smtp/wire/command_encoder.hpp"
 
 namespace smtp {
 namespace {
@@ -69,7 +69,7 @@ Reply SMTP::connect(const std::string& host_in, int port_in) {
   auto [host, port] = rules::split_host_port(host_in, port_in);
   if (port == 0) port = port_default();
   if (driver_.debuglevel() > 0) {
-    driver_.debug("connect: (" + bytes_repr(host, false) + ", " + std::to_string(port) + ")");
+    driver_.debug("connect: (" + wire::bytes_repr(host, false) + ", " + std::to_string(port) + ")");
   }
   driver_.close();
   host_ = host;
@@ -86,7 +86,7 @@ Reply SMTP::connect(std::unique_ptr<Transport> transport) {
   driver_.run(greeting);
   const Reply r = greeting.reply();
   if (driver_.debuglevel() > 0) {
-    driver_.debug("connect: (" + std::to_string(r.code) + ", " + bytes_repr(r.text) + ")");
+    driver_.debug("connect: (" + std::to_string(r.code) + ", " + wire::bytes_repr(r.text) + ")");
   }
   return r;
 }
@@ -98,7 +98,7 @@ Reply SMTP::getreply() {
 }
 
 Reply SMTP::docmd(std::string_view cmd, std::string_view args) {
-  return command_reply(command::line(cmd, args), reply_to::any);
+  return command_reply(wire::command::line(cmd, args), reply_to::any);
 }
 
 // One command whose reply must be one `expect` can get (check_reply_fits).
@@ -109,7 +109,7 @@ Reply SMTP::command_reply(std::string line, reply_to expect) {
 }
 
 void SMTP::putcmd(std::string_view cmd, std::string_view args) {
-  algo::WriteAlgo a(command::line(cmd, args));
+  algo::WriteAlgo a(wire::command::line(cmd, args));
   driver_.run(a);
 }
 
@@ -131,30 +131,32 @@ void SMTP::ehlo_or_helo_if_needed() {
 }
 
 Reply SMTP::verify(std::string_view address) {
-  return command_reply(command::line("vrfy", command::address_only(address)), reply_to::vrfy);
+  return command_reply(wire::command::line("vrfy", wire::command::address_only(address)),
+                       reply_to::vrfy);
 }
 
 Reply SMTP::expn(std::string_view address) {
-  return command_reply(command::line("expn", command::address_only(address)), reply_to::expn);
+  return command_reply(wire::command::line("expn", wire::command::address_only(address)),
+                       reply_to::expn);
 }
 
 std::string SMTP::help(std::string_view args) {
-  return command_reply(command::line("help", args), reply_to::help).text;
+  return command_reply(wire::command::line("help", args), reply_to::help).text;
 }
 
 Reply SMTP::rset() {
   state_.accepted_recipients.clear();
-  return command_reply(command::line("rset", {}), reply_to::rset);
+  return command_reply(wire::command::line("rset", {}), reply_to::rset);
 }
 
 Reply SMTP::noop() {
-  return command_reply(command::line("noop", {}), reply_to::noop);
+  return command_reply(wire::command::line("noop", {}), reply_to::noop);
 }
 
 Reply SMTP::mail(std::string_view sender, std::span<const std::string> options) {
   check_tls_policy("MAIL");
   const auto sent = rules::mail_options_to_send(state_, sender, options);
-  algo::CommandAlgo a(command::mail(sender, sent), reply_to::mail);
+  algo::CommandAlgo a(wire::command::mail(sender, sent), reply_to::mail);
   state_.accepted_recipients.clear();
   driver_.run(a);
   return a.reply();
@@ -162,7 +164,7 @@ Reply SMTP::mail(std::string_view sender, std::span<const std::string> options) 
 
 Reply SMTP::rcpt(std::string_view recipient, std::span<const std::string> options) {
   algo::CommandAlgo a(
-      command::rcpt(recipient, rules::rcpt_options_to_send(state_, recipient, options)),
+      wire::command::rcpt(recipient, rules::rcpt_options_to_send(state_, recipient, options)),
       reply_to::rcpt);
   driver_.run(a);
   if (a.reply().code == 250 || a.reply().code == 251) {
@@ -173,7 +175,7 @@ Reply SMTP::rcpt(std::string_view recipient, std::span<const std::string> option
 
 Reply SMTP::data(std::string_view msg) {
   check_tls_policy("DATA");
-  algo::DataAlgo a(state_, BodyEncoder::encode_all(msg));
+  algo::DataAlgo a(state_, wire::BodyEncoder::encode_all(msg));
   data_replies_.clear();
   driver_.run(a);
   data_replies_ = a.replies();
@@ -238,7 +240,7 @@ RefusedRecipients SMTP::send_message(std::string_view msg, std::optional<std::st
 }
 
 Reply SMTP::quit() {
-  const Reply r = command_reply(command::line("quit", {}), reply_to::quit);
+  const Reply r = command_reply(wire::command::line("quit", {}), reply_to::quit);
   state_.forget_hello();
   authenticated_ = false;
   close();

@@ -7,10 +7,10 @@
 #include <charconv>
 #include <stdexcept>
 
-#include "smtp/command_encoder.hpp"
 #include "smtp/exceptions.hpp"
 #include "smtp/message_envelope.hpp"
 #include "smtp/sasl/factory.hpp"
+#include "smtp/wire/command_encoder.hpp"
 
 namespace smtp::rules {
 
@@ -117,7 +117,7 @@ std::span<const std::string> mail_options_to_send(const SessionState& session,
                                                   std::string_view sender,
                                                   std::span<const std::string> options) {
   // Checked even when not sent, so bad input fails the same way against any server.
-  (void)command::mail(sender, options);
+  (void)wire::command::mail(sender, options);
   if (!session.does_esmtp) return {};
   if (std::any_of(options.begin(), options.end(), is_smtputf8) &&
       !has_feature(session.esmtp_features, "smtputf8")) {
@@ -129,7 +129,7 @@ std::span<const std::string> mail_options_to_send(const SessionState& session,
 std::span<const std::string> rcpt_options_to_send(const SessionState& session,
                                                   std::string_view recipient,
                                                   std::span<const std::string> options) {
-  (void)command::rcpt(recipient, options);
+  (void)wire::command::rcpt(recipient, options);
   return session.does_esmtp ? options : std::span<const std::string>{};
 }
 
@@ -152,8 +152,8 @@ PreparedMessage prepare_message(std::string_view raw, std::optional<std::string>
                        [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
   };
   if (non_ascii(p.from) || std::any_of(p.to.begin(), p.to.end(), non_ascii)) {
-    (void)command::mail(p.from, mail_options);  // refuse bad input before the EHLO
-    for (const auto& t : p.to) (void)command::rcpt(t, rcpt_options);
+    (void)wire::command::mail(p.from, mail_options);  // refuse bad input before the EHLO
+    for (const auto& t : p.to) (void)wire::command::rcpt(t, rcpt_options);
     p.international = true;
     p.mail_options.push_back("SMTPUTF8");
     p.mail_options.push_back("BODY=8BITMIME");

@@ -2,17 +2,17 @@
 
 #include <utility>
 
-#include "smtp/bytes_repr.hpp"
+#include "smtp/wire/bytes_repr.hpp"
 
 namespace smtp {
 
 SMTPProtocolError::SMTPProtocolError(std::string rule, std::string bytes)
-    : SMTPServerDisconnected("protocol violation: " + rule + ": " + bytes_repr(bytes)),
+    : SMTPServerDisconnected("protocol violation: " + rule + ": " + wire::bytes_repr(bytes)),
       rule_(std::move(rule)),
       bytes_(std::move(bytes)) {}
 
 SMTPResponseException::SMTPResponseException(int code, std::string msg)
-    : SMTPException("(" + std::to_string(code) + ", " + bytes_repr(msg) + ")"),
+    : SMTPException("(" + std::to_string(code) + ", " + wire::bytes_repr(msg) + ")"),
       smtp_code(code),
       smtp_error(std::move(msg)),
       enhanced_status(parse_enhanced_status(smtp_code, smtp_error)) {}

@@ -6,11 +6,11 @@
 #include <ctime>
 #include <iostream>
 
-#include "smtp/bytes_repr.hpp"
 #include "smtp/exceptions.hpp"
 #include "smtp/reply_pairing.hpp"
 #include "smtp/sasl/redact.hpp"
 #include "smtp/tls_transport.hpp"
+#include "smtp/wire/bytes_repr.hpp"
 
 namespace smtp {
 
@@ -30,19 +30,23 @@ void SyncDriver::debug(std::string_view line) const {
   write_debug_line(sink_, debuglevel_, line);
 }
 
-std::optional<Reply> take_buffered_reply(ReplyParser& parser, std::string& inbuf,
+std::optional<Reply> take_buffered_reply(wire::ReplyParser& parser, std::string& inbuf,
                                          const DebugSink& sink, int level) {
   const std::size_t used = parser.feed(inbuf);
   inbuf.erase(0, used);
+  // The wire parser names the rule; the client's contract is an exception (the connection is
+  // closed by the caller's error path, as for every protocol violation).
+  if (const auto& err = parser.error()) throw SMTPProtocolError(err->rule, err->shown);
   if (!parser.done()) return std::nullopt;
   if (level > 0) {
     for (const auto& raw : parser.raw_lines())
-      write_debug_line(sink, level, "reply: " + bytes_repr(raw));
+      write_debug_line(sink, level, "reply: " + wire::bytes_repr(raw));
   }
   Reply r = parser.take();
   if (level > 0) {
-    write_debug_line(sink, level,
-                     "reply: retcode (" + std::to_string(r.code) + "); Msg: " + bytes_repr(r.text));
+    write_debug_line(
+        sink, level,
+        "reply: retcode (" + std::to_string(r.code) + "); Msg: " + wire::bytes_repr(r.text));
   }
   return r;
 }
@@ -101,7 +105,7 @@ void SyncDriver::write(std::string_view bytes, const std::string* trace, bool re
   if (debuglevel_ > 0)
     // An algorithm that writes credentials supplies the redacted text; an AUTH line written any
     // other way (docmd("AUTH PLAIN ...")) is redacted here, so no path shows a credential.
-    debug("send: " + bytes_repr(trace ? *trace : sasl::redact_auth_command(bytes), false));
+    debug("send: " + wire::bytes_repr(trace ? *trace : sasl::redact_auth_command(bytes), false));
   transport_->write(bytes, deadline());
 }
 

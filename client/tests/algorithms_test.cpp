@@ -6,7 +6,7 @@
 #include <smtp/algo/data.hpp>
 #include <smtp/algo/hello.hpp>
 #include <smtp/algo/sendmail.hpp>
-#include <smtp/body_encoder.hpp>
+#include <smtp/wire/body_encoder.hpp>
 
 #include "script.hpp"
 
@@ -329,7 +329,7 @@ TEST(SendmailAlgo, smtputf8_needs_the_extension) {
 
 TEST(DataAlgo, non_354_is_a_data_error_without_rset) {
   auto s = session();
-  algo::DataAlgo a(s, BodyEncoder::encode_all("x"));
+  algo::DataAlgo a(s, wire::BodyEncoder::encode_all("x"));
   play(a, {exchange("data\r\n", 503, "need RCPT")});
   EXPECT_THROW(rethrow(a), SMTPDataError);
 }
@@ -337,7 +337,7 @@ TEST(DataAlgo, non_354_is_a_data_error_without_rset) {
 TEST(DataAlgo, lmtp_collects_a_reply_per_accepted_recipient) {
   auto s = session(true);
   s.accepted_recipients = {"a@x.example", "b@x.example"};
-  algo::DataAlgo a(s, BodyEncoder::encode_all("x"));
+  algo::DataAlgo a(s, wire::BodyEncoder::encode_all("x"));
   play(a, {exchange("data\r\n", 354, "go"), exchange("x\r\n.\r\n", 250, "a ok"),
            read(550, "b failed")});
   EXPECT_FALSE(a.error());

@@ -481,7 +481,16 @@ TEST(LocalHostname, default_is_fqdn_or_bracketed_ip) {
   const std::string h = default_local_hostname();
   ASSERT_FALSE(h.empty());
   EXPECT_TRUE(h.find('.') != std::string::npos || (h.front() == '[' && h.back() == ']')) << h;
-  EXPECT_NO_THROW(command::check_hostname(h));
+  EXPECT_NO_THROW(wire::command::check_hostname(h));
+}
+
+TEST(EnhancedStatus, kept_in_response_exceptions) {
+  const SMTPSenderRefused e(553, "5.7.1 Sender rejected", "a@b");
+  ASSERT_TRUE(e.enhanced_status);
+  EXPECT_EQ(e.enhanced_status->to_string(), "5.7.1");
+  EXPECT_EQ(e.smtp_code, 553);
+  EXPECT_EQ(e.smtp_error, "5.7.1 Sender rejected");
+  EXPECT_EQ(e.sender, "a@b");
 }
 
 }  // namespace

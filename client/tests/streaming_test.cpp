@@ -116,7 +116,7 @@ const std::string tricky = "Subject: t\r\n\r\n.dot\n..two\rcr\r\n.\r\nend.\n.";
 
 TEST(Streaming, streamed_data_matches_the_string_encoding_at_every_split) {
   const std::string expected = "mail FROM:<f@example.com>\r\nrcpt TO:<a@example.com>\r\ndata\r\n" +
-                               BodyEncoder::encode_all(tricky);
+                               wire::BodyEncoder::encode_all(tricky);
   test::for_each_split(tricky, [&](const auto& chunks, const std::string& how) {
     for (std::size_t piece : {std::size_t{1}, std::size_t{3}, std::size_t{64 * 1024}}) {
       auto s = greeted({});
@@ -595,9 +595,8 @@ TEST(Chunking, lmtp_pipelined_bdat_last_reads_the_other_recipients_replies) {
   // replies, so they are read first (a dropped reply then shows as a wait, never as a shift).
   play(a, {writes("mail FROM:<f@example.com>\r\nrcpt TO:<a@example.com>\r\n"
                   "rcpt TO:<b@example.com>\r\n"),
-           read(250, "ok"), read(250, "ok"), read(250, "ok"),
-           writes("BDAT 4 LAST\r\nhi\r\n"), read(550, "a failed"), read(250, "b delivered"),
-           test::idle()});
+           read(250, "ok"), read(250, "ok"), read(250, "ok"), writes("BDAT 4 LAST\r\nhi\r\n"),
+           read(550, "a failed"), read(250, "b delivered"), test::idle()});
   EXPECT_FALSE(a.error());
   EXPECT_EQ(a.refused().at("a@example.com").code, 550);
 }

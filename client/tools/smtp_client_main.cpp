@@ -270,9 +270,9 @@ int run_send(const SendArgs& a) {
   // Refuse bad input before connecting: the same checks sendmail() makes before writing. (A NUL
   // in the streamed message is found while sending: the transaction is then abandoned.)
   try {
-    (void)smtp::command::mail(a.from, a.mail_options);
-    for (const auto& to : a.to) (void)smtp::command::rcpt(to, a.rcpt_options);
-    if (!a.local_hostname.empty()) smtp::command::check_hostname(a.local_hostname);
+    (void)smtp::wire::command::mail(a.from, a.mail_options);
+    for (const auto& to : a.to) (void)smtp::wire::command::rcpt(to, a.rcpt_options);
+    if (!a.local_hostname.empty()) smtp::wire::command::check_hostname(a.local_hostname);
   } catch (const std::invalid_argument& e) {
     return report_error(a.json, "ValueError", std::nullopt, e.what(), json::object(), exit_usage);
   }

@@ -16,9 +16,9 @@
 #include <optional>
 #include <string>
 
-#include "smtp/fakeserver/line_buffer.hpp"
 #include "smtp/fakeserver/report.hpp"
 #include "smtp/fakeserver/server.hpp"
+#include "smtp/wire/line_buffer.hpp"
 
 namespace smtp::fakeserver::detail {
 
@@ -284,7 +284,7 @@ class Io : public std::enable_shared_from_this<Io> {
   std::uint64_t generation_ = 0;
 
  public:
-  LineBuffer in;
+  wire::LineBuffer in;
 
  private:
   std::chrono::steady_clock::time_point start_;

@@ -3,9 +3,9 @@
 #include <algorithm>
 
 #include "connection.hpp"
-#include "smtp/fakeserver/dot_unstuffer.hpp"
 #include "smtp/scenario/escape.hpp"
 #include "smtp/scenario/transport.hpp"
+#include "smtp/wire/dot_unstuffer.hpp"
 
 namespace smtp::fakeserver::detail {
 namespace {
@@ -168,11 +168,11 @@ class Player {
         }
         auto line = co_await read_line(s);
         if (!line) co_return false;
-        if (!ends_with_crlf(*line)) {
+        if (!wire::ends_with_crlf(*line)) {
           bool r_ = diverge(s, *line, "the line ends with a bare LF, not CRLF");
           co_return r_;
         }
-        const MatchResult m = s.pattern->match(strip_eol(*line));
+        const MatchResult m = s.pattern->match(wire::strip_eol(*line));
         if (m != MatchResult::matched) {
           bool r_ = diverge(s, *line, mismatch_reason(m, "the line does not match"));
           co_return r_;
@@ -365,7 +365,7 @@ class Player {
       bool ok_ = co_await flush();
       if (!ok_) co_return false;
     }
-    DotUnstuffer body;
+    wire::DotUnstuffer body;
     std::size_t index = 0;
     bool ended = false;
     while (true) {
@@ -384,7 +384,7 @@ class Player {
         }
       }
       if (!s.content.empty()) {
-        auto content = strip_eol(unstuff(*line));
+        auto content = wire::strip_eol(wire::unstuff(*line));
         if (index >= s.content.size()) {
           {
             bool r_ = diverge(s, *line,
@@ -517,13 +517,13 @@ class Player {
     }
     auto line = co_await read_line(s);
     if (!line) co_return false;
-    if (!ends_with_crlf(*line)) {
+    if (!wire::ends_with_crlf(*line)) {
       bool r_ = diverge(s, *line, "the line ends with a bare LF, not CRLF");
       co_return r_;
     }
     std::size_t size = 0;
     bool last = false;
-    if (!parse_bdat(strip_eol(*line), size, last)) {
+    if (!parse_bdat(wire::strip_eol(*line), size, last)) {
       bool r_ = diverge(s, *line, "expected 'BDAT <size>' or 'BDAT <size> LAST'");
       co_return r_;
     }

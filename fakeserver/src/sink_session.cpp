@@ -5,8 +5,8 @@
 
 #include "connection.hpp"
 #include "maildir.hpp"
-#include "smtp/fakeserver/dot_unstuffer.hpp"
-#include "smtp/fakeserver/reply.hpp"
+#include "smtp/wire/dot_unstuffer.hpp"
+#include "smtp/wire/reply_format.hpp"
 
 namespace smtp::fakeserver::detail {
 namespace {
@@ -39,14 +39,14 @@ class Sink {
         totals_(totals) {}
 
   awaitable<void> serve() {
-    out_ += format_reply(
+    out_ += wire::format_reply(
         220, opts_.hostname + (opts_.lmtp ? " LMTP" : " ESMTP") + " smtp-fakeserver sink");
     while (!quit_) {
       // Checked before taking a line: a whole line over the limit that arrived with its LF is
       // refused as well, not only a buffer that never ends.
       if (io_->in.overlong()) {
         // Not a line: say so once and drop the connection rather than buffer forever.
-        out_ += format_reply(500, "5.5.2 Line too long");
+        out_ += wire::format_reply(500, "5.5.2 Line too long");
         co_await flush();
         report_.error =
             "line longer than " + std::to_string(io_->in.max_line()) + " bytes (max-line)";
@@ -70,7 +70,7 @@ class Sink {
       }
       auto line = *io_->in.take_line();
       {
-        bool ok_ = co_await command(strip_eol(line));
+        bool ok_ = co_await command(wire::strip_eol(line));
         if (!ok_) break;
       }
     }
@@ -113,27 +113,27 @@ class Sink {
     std::string verb = upper_verb(line);
     if (verb == "EHLO" || verb == "LHLO") {
       reset_transaction();
-      out_ += format_reply(250, ehlo_lines());
+      out_ += wire::format_reply(250, ehlo_lines());
     } else if (verb == "HELO") {
       reset_transaction();
-      out_ += format_reply(250, opts_.hostname);
+      out_ += wire::format_reply(250, opts_.hostname);
     } else if (iequals_prefix(line, "MAIL FROM:")) {
       reset_transaction();
       in_transaction_ = true;
-      out_ += format_reply(250, "2.1.0 Ok");
+      out_ += wire::format_reply(250, "2.1.0 Ok");
     } else if (iequals_prefix(line, "RCPT TO:")) {
       if (!in_transaction_) {
-        out_ += format_reply(503, "5.5.1 Error: need MAIL command");
+        out_ += wire::format_reply(503, "5.5.1 Error: need MAIL command");
       } else {
         ++recipients_;
-        out_ += format_reply(250, "2.1.5 Ok");
+        out_ += wire::format_reply(250, "2.1.5 Ok");
       }
     } else if (verb == "DATA") {
       if (recipients_ == 0) {
-        out_ += format_reply(503, "5.5.1 Error: need RCPT command");
+        out_ += wire::format_reply(503, "5.5.1 Error: need RCPT command");
         co_return true;
       }
-      out_ += format_reply(354, "End data with <CR><LF>.<CR><LF>");
+      out_ += wire::format_reply(354, "End data with <CR><LF>.<CR><LF>");
       {
         auto r = co_await data();
         co_return r;
@@ -145,20 +145,20 @@ class Sink {
       }
     } else if (verb == "RSET") {
       reset_transaction();
-      out_ += format_reply(250, "2.0.0 Ok");
+      out_ += wire::format_reply(250, "2.0.0 Ok");
     } else if (verb == "NOOP") {
-      out_ += format_reply(250, "2.0.0 Ok");
+      out_ += wire::format_reply(250, "2.0.0 Ok");
     } else if (verb == "VRFY") {
-      out_ += format_reply(252, "2.0.0 Cannot VRFY user, but will accept message");
+      out_ += wire::format_reply(252, "2.0.0 Cannot VRFY user, but will accept message");
     } else if (verb == "HELP") {
-      out_ += format_reply(214,
-                           "2.0.0 Commands: EHLO HELO LHLO MAIL RCPT DATA BDAT RSET NOOP "
-                           "VRFY STARTTLS QUIT");
+      out_ += wire::format_reply(214,
+                                 "2.0.0 Commands: EHLO HELO LHLO MAIL RCPT DATA BDAT RSET NOOP "
+                                 "VRFY STARTTLS QUIT");
     } else if (verb == "QUIT") {
-      out_ += format_reply(221, "2.0.0 Bye");
+      out_ += wire::format_reply(221, "2.0.0 Bye");
       quit_ = true;
     } else if (verb == "STARTTLS" && env_.tls && !io_->conn().tls()) {
-      out_ += format_reply(220, "2.0.0 Ready to start TLS");
+      out_ += wire::format_reply(220, "2.0.0 Ready to start TLS");
       {
         bool ok_ = co_await flush();
         if (!ok_) co_return false;
@@ -171,13 +171,13 @@ class Sink {
       }
       reset_transaction();
     } else {
-      out_ += format_reply(502, "5.5.2 Error: command not recognized");
+      out_ += wire::format_reply(502, "5.5.2 Error: command not recognized");
     }
     co_return true;
   }
 
   awaitable<bool> data() {
-    DotUnstuffer body;
+    wire::DotUnstuffer body;
     while (true) {
       while (!io_->in.has_line()) {
         if (io_->in.overlong()) {
@@ -199,7 +199,7 @@ class Sink {
       auto line = *io_->in.take_line();
       if (body.feed(line)) break;
       if (body.message().size() > opts_.limits.max_message) too_big_ = true;
-      if (too_big_) body = DotUnstuffer{};  // keep reading to the dot, keep nothing
+      if (too_big_) body = wire::DotUnstuffer{};  // keep reading to the dot, keep nothing
     }
     co_return deliver(body.take_message());
   }
@@ -218,7 +218,7 @@ class Sink {
       }
       std::string rest = args.substr(pos);
       if (pos == 0 || (!rest.empty() && rest != " LAST" && rest != " last")) {
-        out_ += format_reply(501, "5.5.4 Syntax: BDAT size [LAST]");
+        out_ += wire::format_reply(501, "5.5.4 Syntax: BDAT size [LAST]");
         co_return true;
       }
       last = !rest.empty();
@@ -247,11 +247,11 @@ class Sink {
       need -= take;
     }
     if (!in_transaction_ || recipients_ == 0) {
-      out_ += format_reply(503, "5.5.1 Error: need MAIL and RCPT before BDAT");
+      out_ += wire::format_reply(503, "5.5.1 Error: need MAIL and RCPT before BDAT");
       co_return true;
     }
     if (!last) {
-      out_ += format_reply(250, "2.0.0 " + std::to_string(size) + " octets received");
+      out_ += wire::format_reply(250, "2.0.0 " + std::to_string(size) + " octets received");
       co_return true;
     }
     std::string msg;
@@ -262,7 +262,7 @@ class Sink {
   bool deliver(std::string message) {
     std::string reply;
     if (too_big_) {
-      reply = format_reply(552, "5.3.4 Message too big");
+      reply = wire::format_reply(552, "5.3.4 Message too big");
     } else {
       std::string id = "-";
       if (env_.maildir) {
@@ -270,14 +270,14 @@ class Sink {
         id = env_.maildir->store(message, error);
         if (id.empty()) {
           report_.error = error;
-          reply = format_reply(451, "4.3.0 Cannot store the message: " + error);
+          reply = wire::format_reply(451, "4.3.0 Cannot store the message: " + error);
         }
       }
       if (reply.empty()) {
         ++report_.messages;
         ++totals_.messages;
         totals_.message_bytes += message.size();
-        reply = format_reply(250, "2.0.0 Ok: queued as " + id);
+        reply = wire::format_reply(250, "2.0.0 Ok: queued as " + id);
       }
     }
     // LMTP (RFC 2033 section 4.2): one reply per accepted recipient.

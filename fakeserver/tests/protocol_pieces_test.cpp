@@ -1,17 +1,18 @@
 // The server's pure protocol pieces, fed bytes split at every offset.
 #include <gtest/gtest.h>
 
-#include "smtp/fakeserver/dot_unstuffer.hpp"
-#include "smtp/fakeserver/line_buffer.hpp"
-#include "smtp/fakeserver/reply.hpp"
 #include "smtp/fakeserver/report.hpp"
+#include "smtp/wire/dot_unstuffer.hpp"
+#include "smtp/wire/line_buffer.hpp"
+#include "smtp/wire/reply_format.hpp"
 
 using namespace smtp::fakeserver;
+namespace wire = smtp::wire;
 
 namespace {
 
 std::vector<std::string> lines_of(const std::string& input, std::size_t split) {
-  LineBuffer buf(1024);
+  wire::LineBuffer buf(1024);
   std::vector<std::string> out;
   buf.append(std::string_view(input).substr(0, split));
   while (auto l = buf.take_line()) out.push_back(*l);
@@ -34,7 +35,7 @@ TEST(LineBuffer, SameLinesWhereverTheInputIsSplit) {
 }
 
 TEST(LineBuffer, OverlongIsDetectedBeforeTheLineEnds) {
-  LineBuffer buf(8);
+  wire::LineBuffer buf(8);
   buf.append("12345678");
   EXPECT_FALSE(buf.overlong());
   buf.append("9");
@@ -43,7 +44,7 @@ TEST(LineBuffer, OverlongIsDetectedBeforeTheLineEnds) {
 }
 
 TEST(LineBuffer, TakeBytesForChunks) {
-  LineBuffer buf(8);
+  wire::LineBuffer buf(8);
   buf.append("abc");
   EXPECT_FALSE(buf.take_bytes(4));
   EXPECT_EQ(*buf.take_bytes(2), "ab");
@@ -51,16 +52,16 @@ TEST(LineBuffer, TakeBytesForChunks) {
 }
 
 TEST(StripEol, RemovesOneTerminator) {
-  EXPECT_EQ(strip_eol("a\r\n"), "a");
-  EXPECT_EQ(strip_eol("a\n"), "a");
-  EXPECT_EQ(strip_eol("a\r"), "a\r");
+  EXPECT_EQ(wire::strip_eol("a\r\n"), "a");
+  EXPECT_EQ(wire::strip_eol("a\n"), "a");
+  EXPECT_EQ(wire::strip_eol("a\r"), "a\r");
 }
 
 TEST(DotUnstuffer, RemovesTransparencyDotsAndStopsAtTheDotLine) {
   const std::string wire = "Subject: x\r\n\r\n..leading dot\r\n.\r\n";
   for (std::size_t split = 0; split <= wire.size(); ++split) {
-    LineBuffer buf(1024);
-    DotUnstuffer body;
+    wire::LineBuffer buf(1024);
+    wire::DotUnstuffer body;
     bool ended = false;
     for (auto part : {wire.substr(0, split), wire.substr(split)}) {
       buf.append(part);
@@ -73,16 +74,16 @@ TEST(DotUnstuffer, RemovesTransparencyDotsAndStopsAtTheDotLine) {
 }
 
 TEST(DotUnstuffer, BareLfDotIsContentNotTheEnd) {
-  DotUnstuffer body;
+  wire::DotUnstuffer body;
   EXPECT_FALSE(body.feed(".\n"));  // smuggling attempt: not the end of data
   EXPECT_EQ(body.bare_lf_lines(), 1u);
   EXPECT_TRUE(body.feed(".\r\n"));
 }
 
 TEST(Reply, FormatsMultiline) {
-  EXPECT_EQ(format_reply(250, std::vector<std::string>{"mx", "PIPELINING", "SIZE 10"}),
+  EXPECT_EQ(wire::format_reply(250, std::vector<std::string>{"mx", "PIPELINING", "SIZE 10"}),
             "250-mx\r\n250-PIPELINING\r\n250 SIZE 10\r\n");
-  EXPECT_EQ(format_reply(221, "bye"), "221 bye\r\n");
+  EXPECT_EQ(wire::format_reply(221, "bye"), "221 bye\r\n");
 }
 
 TEST(SessionReportJson, EscapesQuotesBackslashesAndControls) {

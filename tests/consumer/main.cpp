@@ -6,14 +6,14 @@
 
 int main() {
   // Replies are aggregates usable with structured bindings; the protocol core links and works.
-  smtp::ReplyParser parser;
+  smtp::wire::ReplyParser parser;
   parser.feed("250-mx.example\r\n250 SIZE 1000\r\n");
   const auto [code, text] = parser.take();
   if (code != 250 || smtp::parse_ehlo_features(text).count("size") != 1) return 1;
 
   // Input that would inject a command is refused before anything is sent.
   try {
-    (void)smtp::command::rcpt("a@example.com>\r\nRSET", {});
+    (void)smtp::wire::command::rcpt("a@example.com>\r\nRSET", {});
     return 1;
   } catch (const std::invalid_argument&) {
   }

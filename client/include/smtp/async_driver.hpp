@@ -27,12 +27,12 @@
 #include <string>
 
 #include "smtp/algo/action.hpp"
-#include "smtp/bytes_repr.hpp"
 #include "smtp/exceptions.hpp"
-#include "smtp/reply_parser.hpp"
 #include "smtp/sasl/redact.hpp"
 #include "smtp/sync_driver.hpp"  // Timeout, DebugSink, write_debug_line
 #include "smtp/tls_context.hpp"
+#include "smtp/wire/bytes_repr.hpp"
+#include "smtp/wire/reply_parser.hpp"
 
 // GCC 12 at -O2 reports -Wmismatched-new-delete inside these coroutines: a false positive on
 // Asio's awaitable frame, which has its own operator new and delete.
@@ -262,7 +262,7 @@ class AsyncDriver {
     if (debuglevel_ > 0) {
       // An algorithm that writes credentials supplies the redacted text; an AUTH line written
       // any other way is redacted here, so no path shows a credential.
-      debug("send: " + bytes_repr(trace ? *trace : sasl::redact_auth_command(bytes), false));
+      debug("send: " + wire::bytes_repr(trace ? *trace : sasl::redact_auth_command(bytes), false));
     }
     Watchdog w = arm();
     auto [ec, n] =
@@ -386,7 +386,7 @@ class AsyncDriver {
   std::unique_ptr<boost::asio::steady_timer> timer_;
   Timeout timeout_;
   bool open_ = true;
-  ReplyParser parser_;
+  wire::ReplyParser parser_;
   std::string inbuf_;
   int debuglevel_ = 0;
   DebugSink sink_ = [](std::string_view line) { std::cerr << line << '\n'; };

@@ -11,9 +11,9 @@
 #include <string_view>
 
 #include "smtp/algo/action.hpp"
-#include "smtp/reply_parser.hpp"
 #include "smtp/tls_context.hpp"
 #include "smtp/transport.hpp"
+#include "smtp/wire/reply_parser.hpp"
 
 namespace smtp {
 
@@ -31,7 +31,7 @@ void write_debug_line(const DebugSink& sink, int level, std::string_view line);
 // Feeds the buffered bytes to `parser`, erasing what it consumed; when a reply is complete, traces
 // it (its raw lines, then smtplib's "retcode" line) and returns it. Both drivers read replies
 // with it, so a reply is parsed and traced the same way whichever drives the algorithm.
-std::optional<Reply> take_buffered_reply(ReplyParser& parser, std::string& inbuf,
+std::optional<Reply> take_buffered_reply(wire::ReplyParser& parser, std::string& inbuf,
                                          const DebugSink& sink, int level);
 
 class SyncDriver {
@@ -84,7 +84,7 @@ class SyncDriver {
   Reply read_reply(reply_to expect = reply_to::any);
 
   std::unique_ptr<Transport> transport_;
-  ReplyParser parser_;
+  wire::ReplyParser parser_;
   std::string inbuf_;
   Timeout timeout_;
   int debuglevel_ = 0;

@@ -1,15 +1,15 @@
 #include "smtp/algo/hello.hpp"
 
-#include "smtp/command_encoder.hpp"
 #include "smtp/exceptions.hpp"
+#include "smtp/wire/command_encoder.hpp"
 
 namespace smtp::algo {
 
 HelloAlgo::HelloAlgo(SessionState& session, kind k, std::string_view name)
     : session_(&session), kind_(k) {
   const std::string_view host = name.empty() ? std::string_view(session.local_hostname) : name;
-  command::check_hostname(host);
-  line_ = command::line(k == kind::helo ? "helo" : session.ehlo_verb(), host);
+  wire::command::check_hostname(host);
+  line_ = wire::command::line(k == kind::helo ? "helo" : session.ehlo_verb(), host);
 }
 
 action HelloAlgo::resume(const step_result& r) {

@@ -7,7 +7,7 @@
 #include <stdexcept>
 
 #include "smtp/algo/lost_after_end.hpp"
-#include "smtp/command_encoder.hpp"
+#include "smtp/wire/command_encoder.hpp"
 
 namespace smtp::algo {
 
@@ -140,7 +140,7 @@ SendmailAlgo::SendmailAlgo(SessionState& session, std::string_view from_addr,
       hello_(session) {
   check_input();
   // The whole message is at hand: refuse a NUL now, before any byte is written.
-  size_ = binary_ ? msg.size() : BodyEncoder::measure(msg);
+  size_ = binary_ ? msg.size() : wire::BodyEncoder::measure(msg);
   owned_source_ = std::make_unique<OwnedStringBody>(std::string(msg));
   source_ = owned_source_.get();
 }
@@ -166,8 +166,8 @@ SendmailAlgo::~SendmailAlgo() = default;
 
 // Everything that becomes a command is checked before the first write.
 void SendmailAlgo::check_input() {
-  (void)command::mail(from_, mail_options_);
-  for (const auto& to : to_) rcpt_lines_.push_back(command::rcpt(to, rcpt_options_));
+  (void)wire::command::mail(from_, mail_options_);
+  for (const auto& to : to_) rcpt_lines_.push_back(wire::command::rcpt(to, rcpt_options_));
   bool smtputf8 = false;
   for (const auto& o : mail_options_) {
     check_mail_option_grammar(o);
@@ -561,7 +561,7 @@ action SendmailAlgo::resume(const step_result& r) {
       if (hello_.error()) return finish(hello_.error());
       bdat_ = session_->does_esmtp && session_->allow_chunking &&
               has_feature(session_->esmtp_features, "chunking");
-      encoder_ = BodyEncoder(!bdat_);
+      encoder_ = wire::BodyEncoder(!bdat_);
       if (auto e = check_extensions()) return finish(e);
       std::vector<std::string> options;
       if (session_->does_esmtp) {
@@ -570,11 +570,11 @@ action SendmailAlgo::resume(const step_result& r) {
         }
         options.insert(options.end(), mail_options_.begin(), mail_options_.end());
       }
-      line_ = command::mail(from_, options);
+      line_ = wire::command::mail(from_, options);
       // smtplib sends RCPT options only to an ESMTP server.
       if (!session_->does_esmtp && !rcpt_options_.empty()) {
         rcpt_lines_.clear();
-        for (const auto& to : to_) rcpt_lines_.push_back(command::rcpt(to, {}));
+        for (const auto& to : to_) rcpt_lines_.push_back(wire::command::rcpt(to, {}));
       }
       session_->accepted_recipients.clear();
       const bool pipelined = session_->allow_pipelining && !to_.empty() &&

@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "smtp/algo/action.hpp"
-#include "smtp/body_encoder.hpp"
 #include "smtp/body_source.hpp"
 #include "smtp/session.hpp"
+#include "smtp/wire/body_encoder.hpp"
 
 namespace smtp::algo {
 
@@ -18,7 +18,7 @@ namespace smtp::algo {
 // the first of them (what smtplib returns) and replies() has them all.
 class DataAlgo {
  public:
-  // `wire_body` is BodyEncoder output: dot-stuffed, ending with ".\r\n".
+  // `wire_body` is wire::BodyEncoder output: dot-stuffed, ending with ".\r\n".
   DataAlgo(SessionState& session, std::string wire_body);
   // The message streamed from `body` (must outlive the algorithm), encoded in pieces of
   // session.body_chunk_size, each a `write`. A NUL or a read error in the middle abandons the
@@ -36,7 +36,7 @@ class DataAlgo {
   SessionState* session_;
   std::string body_;
   BodySource* source_ = nullptr;
-  BodyEncoder encoder_;
+  wire::BodyEncoder encoder_;
   std::string raw_;
   bool eof_ = false;
   state state_ = state::start;

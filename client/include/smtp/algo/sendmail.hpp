@@ -14,10 +14,10 @@
 #include "smtp/algo/action.hpp"
 #include "smtp/algo/data.hpp"
 #include "smtp/algo/hello.hpp"
-#include "smtp/body_encoder.hpp"
 #include "smtp/body_source.hpp"
 #include "smtp/exceptions.hpp"
 #include "smtp/session.hpp"
+#include "smtp/wire/body_encoder.hpp"
 
 namespace smtp::algo {
 
@@ -162,7 +162,7 @@ class SendmailAlgo {
   std::optional<std::uint64_t> size_;
   bool binary_ = false;  // BODY=BINARYMIME: bytes untouched
   bool bdat_ = false;
-  BodyEncoder encoder_;
+  wire::BodyEncoder encoder_;
   std::string raw_;    // read buffer
   std::string out_;    // encoded piece (BDAT: with room for the command in front)
   std::string carry_;  // BDAT: encoded octets past the chunk limit, the next chunk's start

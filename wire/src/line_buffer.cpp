@@ -1,6 +1,6 @@
-#include "smtp/fakeserver/line_buffer.hpp"
+#include "smtp/wire/line_buffer.hpp"
 
-namespace smtp::fakeserver {
+namespace smtp::wire {
 
 std::optional<std::string> LineBuffer::take_line() {
   auto nl = buf_.find('\n');
@@ -34,4 +34,4 @@ std::string_view strip_eol(std::string_view line) {
   return line;
 }
 
-}  // namespace smtp::fakeserver
+}  // namespace smtp::wire

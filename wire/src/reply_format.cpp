@@ -1,6 +1,6 @@
-#include "smtp/fakeserver/reply.hpp"
+#include "smtp/wire/reply_format.hpp"
 
-namespace smtp::fakeserver {
+namespace smtp::wire {
 
 std::string format_reply(int code, const std::vector<std::string>& lines) {
   std::string out;
@@ -15,4 +15,4 @@ std::string format_reply(int code, const std::vector<std::string>& lines) {
   return out;
 }
 
-}  // namespace smtp::fakeserver
+}  // namespace smtp::wire

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace smtp::command {
+namespace smtp::wire::command {
 
 // "verb args\r\n" (or "verb\r\n" when args is empty, as smtplib's putcmd). The verb must start
 // with a letter; neither may contain CR, LF, NUL or any other control (HT, DEL included).
@@ -37,4 +37,4 @@ void check_esmtp_param(std::string_view param);
 std::string mail(std::string_view sender, std::span<const std::string> options);
 std::string rcpt(std::string_view recipient, std::span<const std::string> options);
 
-}  // namespace smtp::command
+}  // namespace smtp::wire::command

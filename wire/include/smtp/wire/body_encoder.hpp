@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace smtp {
+namespace smtp::wire {
 
 // Turns message bytes into what goes on the wire after "354" (or, without dot-stuffing, into the
 // payload of BDAT chunks, RFC 3030):
@@ -50,4 +50,4 @@ class BodyEncoder {
   std::uint64_t consumed_ = 0;
 };
 
-}  // namespace smtp
+}  // namespace smtp::wire

@@ -1,6 +1,6 @@
-#include "smtp/fakeserver/dot_unstuffer.hpp"
+#include "smtp/wire/dot_unstuffer.hpp"
 
-namespace smtp::fakeserver {
+namespace smtp::wire {
 
 std::string_view unstuff(std::string_view line) {
   if (line.size() >= 2 && line[0] == '.' && line != ".\r\n") return line.substr(1);
@@ -15,4 +15,4 @@ bool DotUnstuffer::feed(std::string_view line) {
   return false;
 }
 
-}  // namespace smtp::fakeserver
+}  // namespace smtp::wire

@@ -5,11 +5,11 @@
 #include <string_view>
 #include <vector>
 
-namespace smtp::fakeserver {
+namespace smtp::wire {
 
 std::string format_reply(int code, const std::vector<std::string>& lines);
 inline std::string format_reply(int code, std::string_view text) {
   return format_reply(code, std::vector<std::string>{std::string(text)});
 }
 
-}  // namespace smtp::fakeserver
+}  // namespace smtp::wire

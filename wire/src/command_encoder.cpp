@@ -1,10 +1,10 @@
-#include "smtp/command_encoder.hpp"
+#include "smtp/wire/command_encoder.hpp"
 
 #include <stdexcept>
 
-#include "smtp/bytes_repr.hpp"
+#include "smtp/wire/bytes_repr.hpp"
 
-namespace smtp::command {
+namespace smtp::wire::command {
 
 namespace {
 [[noreturn]] void refuse(std::string_view rule, std::string_view value) {
@@ -278,4 +278,4 @@ std::string rcpt(std::string_view recipient, std::span<const std::string> option
   return line("rcpt", with_options("TO:" + quote_address(recipient, false, true), options));
 }
 
-}  // namespace smtp::command
+}  // namespace smtp::wire::command

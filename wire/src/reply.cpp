@@ -1,8 +1,8 @@
-#include "smtp/reply.hpp"
+#include "smtp/wire/reply.hpp"
 
 #include <cctype>
 
-namespace smtp {
+namespace smtp::wire {
 
 std::string EnhancedStatus::to_string() const {
   return std::to_string(klass) + "." + std::to_string(subject) + "." + std::to_string(detail);
@@ -37,4 +37,4 @@ std::optional<EnhancedStatus> parse_enhanced_status(int code, std::string_view t
   return st;
 }
 
-}  // namespace smtp
+}  // namespace smtp::wire

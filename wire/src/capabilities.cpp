@@ -1,8 +1,8 @@
-#include "smtp/capabilities.hpp"
+#include "smtp/wire/capabilities.hpp"
 
 #include <cctype>
 
-namespace smtp {
+namespace smtp::wire {
 
 namespace {
 char lower(char c) {
@@ -62,4 +62,4 @@ bool has_feature(const EsmtpFeatures& features, std::string_view name) {
   return features.count(to_lower(name)) != 0;
 }
 
-}  // namespace smtp
+}  // namespace smtp::wire

@@ -3,13 +3,13 @@
 
 #include <cstddef>
 #include <random>
-#include <smtp/body_encoder.hpp>
+#include <smtp/wire/body_encoder.hpp>
 #include <stdexcept>
 #include <string>
 
 #include "split_feed.hpp"
 
-namespace smtp {
+namespace smtp::wire {
 namespace {
 
 std::string encode_chunks(const std::vector<std::string_view>& chunks) {
@@ -146,4 +146,4 @@ TEST(BodyEncoder, property_no_input_ends_data_early_and_content_survives) {
 }
 
 }  // namespace
-}  // namespace smtp
+}  // namespace smtp::wire

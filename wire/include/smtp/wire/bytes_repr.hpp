@@ -5,9 +5,9 @@
 #include <string>
 #include <string_view>
 
-namespace smtp {
+namespace smtp::wire {
 
 // `prefix_b` false gives the repr of a str ('...'), as smtplib prints commands.
 std::string bytes_repr(std::string_view bytes, bool prefix_b = true);
 
-}  // namespace smtp
+}  // namespace smtp::wire

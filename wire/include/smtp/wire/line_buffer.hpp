@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace smtp::fakeserver {
+namespace smtp::wire {
 
 class LineBuffer {
  public:
@@ -41,4 +41,4 @@ inline bool ends_with_crlf(std::string_view line) {
 // The line without its terminator ("\r\n" or "\n").
 std::string_view strip_eol(std::string_view line);
 
-}  // namespace smtp::fakeserver
+}  // namespace smtp::wire

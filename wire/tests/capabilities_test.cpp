@@ -1,12 +1,12 @@
 // EHLO capabilities parsed as smtplib parses them.
 #include <gtest/gtest.h>
 
-#include <smtp/capabilities.hpp>
-#include <smtp/reply_parser.hpp>
+#include <smtp/wire/capabilities.hpp>
+#include <smtp/wire/reply_parser.hpp>
 
 #include "split_feed.hpp"
 
-namespace smtp {
+namespace smtp::wire {
 namespace {
 
 TEST(Capabilities, keywords_are_lowercased_with_parameters_stripped) {
@@ -75,4 +75,4 @@ TEST(Capabilities, same_features_whatever_the_reply_chunking) {
 }
 
 }  // namespace
-}  // namespace smtp
+}  // namespace smtp::wire

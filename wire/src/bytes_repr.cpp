@@ -1,8 +1,8 @@
-#include "smtp/bytes_repr.hpp"
+#include "smtp/wire/bytes_repr.hpp"
 
 #include <cstdio>
 
-namespace smtp {
+namespace smtp::wire {
 
 std::string bytes_repr(std::string_view bytes, bool prefix_b) {
   std::string out = prefix_b ? "b'" : "'";
@@ -38,4 +38,4 @@ std::string bytes_repr(std::string_view bytes, bool prefix_b) {
   return out;
 }
 
-}  // namespace smtp
+}  // namespace smtp::wire

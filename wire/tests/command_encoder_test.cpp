@@ -1,12 +1,12 @@
 // The command encoder refuses anything that could inject a command or break RFC 5321 grammar.
 #include <gtest/gtest.h>
 
-#include <smtp/command_encoder.hpp>
+#include <smtp/wire/command_encoder.hpp>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
-namespace smtp {
+namespace smtp::wire {
 namespace {
 
 using Opts = std::vector<std::string>;
@@ -121,4 +121,4 @@ TEST(CommandEncoder, error_names_the_rule) {
 }
 
 }  // namespace
-}  // namespace smtp
+}  // namespace smtp::wire

@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-namespace smtp::fakeserver {
+namespace smtp::wire {
 
 class DotUnstuffer {
  public:
@@ -25,4 +25,4 @@ class DotUnstuffer {
 // Un-stuffs one content line: removes the transparency dot (".." -> ".").
 std::string_view unstuff(std::string_view line);
 
-}  // namespace smtp::fakeserver
+}  // namespace smtp::wire

@@ -1,8 +1,8 @@
-#include "smtp/body_encoder.hpp"
+#include "smtp/wire/body_encoder.hpp"
 
 #include <stdexcept>
 
-namespace smtp {
+namespace smtp::wire {
 
 namespace {
 
@@ -106,4 +106,4 @@ std::size_t BodyEncoder::measure(std::string_view message) {
   return size + (line_start ? 0 : 2);
 }
 
-}  // namespace smtp
+}  // namespace smtp::wire
