@@ -278,8 +278,11 @@ def refusing_port():
 
 # -- run summary (harness/summary.py) ---------------------------------------------------------------
 
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    summary.setup_item(item)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
+                                   items: list[pytest.Item]) -> None:
+    # At collection, not at setup: a run skipped by a mark never reaches its setup hooks.
+    for item in items:
+        summary.setup_item(item)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -302,6 +305,8 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "mainjob: one of the handful of cases ci/main.sh runs (until the matrix, issue 5)")
     # The matrix marks each run with its transport and client, so -m works as well as the options.
     config.addinivalue_line("markers", "matrix: a run of the scenario matrix (harness/tests/test_matrix.py)")
+    config.addinivalue_line("markers", "summary(case, client, group): the run's labels in the "
+                                       "summary and the JUnit properties (harness/summary.py)")
     for transport in ("plain", "unix", "starttls", "tls"):
         config.addinivalue_line("markers", f"transport_{transport}: matrix run over {transport}")
     from harness.drivers import external
