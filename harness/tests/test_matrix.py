@@ -26,6 +26,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "matrix_case" not in metafunc.fixturenames:
         return
     config = metafunc.config
+    from harness.plugin import check_worker_build
+    check_worker_build(config)  # a remote worker without a build: say so, not "not-built"
     reason = matrix.missing_reason()
     if reason:  # one run that skips (or fails with --require-smtp-client) saying why
         metafunc.parametrize("matrix_case", [pytest.param(("missing", reason), id="not-built")])
