@@ -66,13 +66,14 @@ std::string build_test_message(const TestMessage& m, std::time_t now) {
       {"X-Mailer", m.mailer},
   };
   for (const auto& h : m.headers) {
-    auto [name, value] = split_header(h);
+    auto header = split_header(h);  // not a structured binding: clang 14 cannot capture one
+    const std::string key = lower(header.first);
     auto same = std::find_if(headers.begin(), headers.end(),
-                             [&](const auto& d) { return lower(d.first) == lower(name); });
+                             [&key](const auto& d) { return lower(d.first) == key; });
     if (same != headers.end()) {
-      same->second = value;
+      same->second = header.second;
     } else {
-      headers.emplace_back(name, value);
+      headers.push_back(std::move(header));
     }
   }
   std::string out;
