@@ -20,6 +20,8 @@ packages=(
   # msmtp; Go's net/smtp (built by the harness into its cache); chromium + python3-websocket open
   # the comparison report in the tests
   curl msmtp golang-go chromium python3-websocket
+  # the distributed run's test (harness/tests/test_distributed.py) starts its own sshd on loopback
+  openssh-server openssh-client
 )
 # Node.js + npm for the Nodemailer driver (npm ci by the harness): Debian's, unless a node with
 # npm is already there (NodeSource's nodejs bundles npm and conflicts with Debian's npm package).

@@ -278,8 +278,11 @@ def refusing_port():
 
 # -- run summary (harness/summary.py) ---------------------------------------------------------------
 
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    summary.setup_item(item)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
+                                   items: list[pytest.Item]) -> None:
+    # At collection, not at setup: a run skipped by a mark never reaches its setup hooks.
+    for item in items:
+        summary.setup_item(item)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -295,6 +298,34 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         session.config.stash[_COMPARE_KEY] = path
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """pytest-xdist, on the controller: tell each worker whether the controller has a build, so a
+    worker (another machine's checkout) without one can say so instead of collecting other tests."""
+    from harness import matrix
+    node.workerinput["smtpkit_controller_build"] = str(matrix.build_dir()) \
+        if matrix.missing_reason() is None else ""
+
+
+def check_worker_build(config: pytest.Config) -> None:
+    """On an xdist worker whose controller has a build: no build here is an error naming the
+    machine, the checkout and the fix (harness/README.md, "Scaling out"). Raised while the matrix
+    is collected (a collection error the controller prints and stops on; an error at start-up
+    would make xdist restart the worker over and over)."""
+    workerinput = getattr(config, "workerinput", None)
+    if not workerinput or not workerinput.get("smtpkit_controller_build"):
+        return
+    from harness import matrix
+    reason = matrix.missing_reason()
+    if reason is None:
+        return
+    raise pytest.UsageError(
+        f"the xdist worker {workerinput.get('workerid', '?')} on {platform.node()} (checkout "
+        f"{os.getcwd()}) has no build: {reason}. Every worker needs the same commit built in its "
+        f"own checkout: run ./ci/build.sh ci there, or name its build with "
+        f"--tx ...//env:SMTPKIT_BUILD_DIR=/path/to/build (the controller's environment is not sent)")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     global _CONFIG
     _CONFIG = config
@@ -302,6 +333,8 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "mainjob: one of the handful of cases ci/main.sh runs (until the matrix, issue 5)")
     # The matrix marks each run with its transport and client, so -m works as well as the options.
     config.addinivalue_line("markers", "matrix: a run of the scenario matrix (harness/tests/test_matrix.py)")
+    config.addinivalue_line("markers", "summary(case, client, group): the run's labels in the "
+                                       "summary and the JUnit properties (harness/summary.py)")
     for transport in ("plain", "unix", "starttls", "tls"):
         config.addinivalue_line("markers", f"transport_{transport}: matrix run over {transport}")
     from harness.drivers import external

@@ -43,14 +43,27 @@ def label(item: pytest.Item) -> tuple[str, str]:
     return case, client
 
 
+LABELS = ("case", "client", "group")
+
+
 def setup_item(item: pytest.Item) -> None:
-    """Labels an item for the summary. A test (or the matrix) may set its own ("group", ...)
-    property first, e.g. "refusals/plain"; the default group is the test file's name."""
+    """Labels an item for the summary and the JUnit file, once, at collection (so a run skipped
+    by a mark, which never reaches the test's setup, carries its labels too). A test gives its
+    own labels with the `summary` mark, e.g. the matrix's
+    `pytest.mark.summary(case="refusals/rcpt-421.scn:plain", client="cpp", group="refusals/plain")`;
+    what it leaves out comes from label() and, for the group, the test file's name."""
+    if any(key in LABELS for key, _ in item.user_properties):
+        return  # labelled already
     case, client = label(item)
-    item.user_properties.append(("case", case))
-    item.user_properties.append(("client", client))
-    if not any(key == "group" for key, _ in item.user_properties):
-        item.user_properties.append(("group", item.path.stem.removeprefix("test_")))
+    labels = {"case": case, "client": client, "group": item.path.stem.removeprefix("test_")}
+    mark = item.get_closest_marker("summary")
+    if mark is not None:
+        unknown = set(mark.kwargs) - set(LABELS)
+        if unknown:
+            raise pytest.UsageError(f"{item.nodeid}: summary mark: unknown labels {sorted(unknown)}")
+        labels.update({k: str(v) for k, v in mark.kwargs.items()})
+    for key in LABELS:
+        item.user_properties.append((key, labels[key]))
 
 
 def collect(config: pytest.Config, report: pytest.TestReport) -> None:

@@ -35,10 +35,18 @@ std::size_t StreamBody::read(std::span<char> buffer) {
 FileBody::FileBody(const std::filesystem::path& path) : path_(path) {
   fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd_ < 0) {
-    throw std::system_error(errno, std::generic_category(), "cannot open " + path.string());
+    const std::error_code ec(errno, std::generic_category());
+    throw BodyFileError("cannot open " + path.string() + ": " + ec.message(), ec);
   }
   struct stat st {};
-  if (::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode)) {
+  if (::fstat(fd_, &st) == 0 && S_ISDIR(st.st_mode)) {
+    // open(2) takes a directory; its read(2) would fail only once the session has begun.
+    ::close(fd_);
+    fd_ = -1;
+    throw BodyFileError(path.string() + " is a directory, not a message file",
+                        std::make_error_code(std::errc::is_a_directory));
+  }
+  if (S_ISREG(st.st_mode)) {
     size_ = static_cast<std::uint64_t>(st.st_size);
     ::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
   }

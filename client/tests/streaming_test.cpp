@@ -782,8 +782,11 @@ TEST(StreamingClient, sendmail_from_a_file_with_chunking_off) {
   std::filesystem::remove(path);
 }
 
-TEST(StreamingClient, missing_file_raises_system_error) {
-  EXPECT_THROW(FileBody("/nonexistent/smtpkit/x.eml"), std::system_error);
+TEST(StreamingClient, missing_file_or_directory_raises_invalid_argument) {
+  // Before anything can be sent: the constructor refuses it (issue 19: a directory used to fail
+  // in sendmail(), after EHLO).
+  EXPECT_THROW(FileBody("/nonexistent/smtpkit/x.eml"), BodyFileError);
+  EXPECT_THROW(FileBody("/"), std::invalid_argument);
 }
 
 }  // namespace

@@ -1,8 +1,11 @@
 // smtp-client: sends one message with the smtp::client library (swaks-like). See --help.
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -14,6 +17,9 @@
 #include <span>
 #include <sstream>
 #include <system_error>
+
+#include "greeting_hint.hpp"
+#include "test_message.hpp"
 
 namespace {
 
@@ -44,8 +50,15 @@ With --json, standard output gets exactly one JSON object:
 "type" is the smtp:: exception class (SMTPSenderRefused, SMTPRecipientsRefused, SMTPDataError,
 SMTPConnectError, SMTPHeloError, SMTPServerDisconnected, SMTPTimeoutError, SMTPProtocolError,
 SMTPNotSupportedError, SMTPAuthenticationError, SSLError, SSLCertVerificationError, ...), "ValueError" for input refused before sending, "UsageError" for bad
-flags or an unreadable --data file. "message" is the server's text for errors that carry a reply,
-otherwise a description. For LMTP, recipients refused after the final dot appear in "refused".
+flags or an unreadable --data file (missing, a directory). "message" is the server's text for
+errors that carry a reply, otherwise a description. For LMTP, recipients refused after the final
+dot appear in "refused". Without --json, success prints the server's reply to the end of the
+message, with its queue id ("accepted for 1 of 1 recipient(s): 250 2.0.0 Ok: queued as 1F2E3").
+
+Without --data, and with standard input a terminal or with --header/--body given, the message is
+a test message as swaks builds it (Date, To, From, Subject, Message-Id, X-Mailer, then "This is a
+test mailing"); --header "Name: value" replaces or adds a header, --body TEXT the text. "--data -"
+(or a pipe on standard input) sends standard input.
 
 The transaction is smtplib's sendmail(): EHLO (LHLO with --lmtp), HELO if EHLO is refused, MAIL
 with SIZE=n when the server advertises SIZE plus each --mail-option, RCPT per --to with each
@@ -60,7 +73,11 @@ connection (sendmail_many: each message pipelined behind the previous one when t
 advertises PIPELINING); --json then prints {"ok": ALL_OK, "messages": [{"data": FILE, "ok": true,
 "refused": {...}} or {"data": FILE, "ok": false, "error": {...}}, ...]} and the exit status is 0
 only when every message was accepted.
---server defaults to localhost; the port to 25 (2003 with --lmtp, 465 with --tls).
+--server defaults to localhost; the port to 25 (2003 with --lmtp, 465 with --tls); -p/--port
+gives it apart from the host. Short flags as swaks: -s server, -p port, -f from, -t to, -d data
+(-h is --help here: the EHLO name is --helo/--ehlo/--local-hostname). A plaintext client that gets
+no greeting in 3 s says on stderr "is this an implicit TLS port? try --tls" and goes on waiting;
+a --timeout that ends that wait says it in the error.
 TLS: --tls (implicit TLS) or --starttls (required: a server without STARTTLS is an error, never a
 plaintext fallback); the certificate is verified against the system store (or --cafile) and the
 --server host name unless --insecure. --user logs in (smtplib's login(): the best advertised
@@ -208,6 +225,9 @@ struct SendArgs {
   std::vector<std::string> mail_options;
   std::vector<std::string> rcpt_options;
   std::string local_hostname;
+  std::optional<int> port;               // -p/--port: apart from --server's host
+  std::vector<std::string> headers;      // --header: the test message's headers
+  std::optional<std::string> body_text;  // --body: the test message's text
   double timeout = 0;
   int debug = 0;
   bool json = false;
@@ -241,9 +261,42 @@ std::optional<std::string> read_password(const SendArgs& a, std::string& why) {
   return std::nullopt;
 }
 
+// swaks: no --data means a test message. Here also standard input when it is a pipe or a file
+// (`printf ... | smtp-client send`), unless --header or --body ask for the test message.
+bool wants_test_message(const SendArgs& a) {
+  if (!a.data_files.empty()) return false;
+  return !a.headers.empty() || a.body_text || ::isatty(STDIN_FILENO) == 1;
+}
+
+// The server named by --server (and -p/--port): "host", "host:port", "[v6]:port".
+std::string server_address(const SendArgs& a) {
+  if (!a.port) return a.server;
+  std::string host = a.server;
+  if (host.find(':') != std::string::npos && !host.starts_with("[")) host = "[" + host + "]";
+  return host + ":" + std::to_string(*a.port);
+}
+
+// connect() with the implicit-TLS hint: printed when no greeting has come after 3 s, and added to
+// a timeout that ended the wait for the greeting (the TCP connection was made: not "connecting").
+smtp::Reply connect_with_hint(smtp::SMTP& client, const SendArgs& a) {
+  std::optional<smtp_client::GreetingHint> hint;
+  if (!a.tls) hint.emplace(std::chrono::milliseconds(3000));
+  try {
+    return client.connect(server_address(a));
+  } catch (const smtp::SMTPTimeoutError& e) {
+    const std::string what = e.what();
+    if (a.tls || what.find("connecting") != std::string::npos ||
+        what.find("resolving") != std::string::npos) {
+      throw;
+    }
+    throw smtp::SMTPTimeoutError(what + "; no greeting: " + smtp_client::implicit_tls_hint);
+  }
+}
+
 int run_send(const SendArgs& a) {
   // The message is streamed (never read whole): from the file, or from standard input.
   std::unique_ptr<smtp::BodySource> body;
+  std::string test_message;                          // no --data: swaks' test message
   std::vector<std::unique_ptr<LazyFileBody>> files;  // several --data: one message each
   if (a.data_files.size() > 1) {
     for (const auto& f : a.data_files) {
@@ -255,14 +308,24 @@ int run_send(const SendArgs& a) {
       }
       files.push_back(std::make_unique<LazyFileBody>(f));
     }
+  } else if (wants_test_message(a)) {
+    try {
+      test_message = smtp_client::build_test_message(
+          {a.from, a.to, a.headers, a.body_text.value_or(""),
+           a.local_hostname.empty() ? smtp::default_local_hostname() : a.local_hostname,
+           std::string("smtp-client (smtpkit) ") + SMTPKIT_VERSION},
+          std::time(nullptr));
+    } catch (const std::invalid_argument& e) {
+      return report_error(a.json, "UsageError", std::nullopt, e.what(), json::object(), exit_usage);
+    }
+    body = std::make_unique<smtp::StringBody>(test_message);
   } else if (a.data_files.empty() || a.data_files[0] == "-") {
     body = std::make_unique<smtp::StreamBody>(std::cin);
   } else {
     try {
       body = std::make_unique<smtp::FileBody>(a.data_files[0]);
-    } catch (const std::system_error& e) {
-      return report_error(a.json, "UsageError", std::nullopt,
-                          "cannot read " + a.data_files[0] + ": " + e.code().message(),
+    } catch (const smtp::BodyFileError& e) {
+      return report_error(a.json, "UsageError", std::nullopt, "--data: " + std::string(e.what()),
                           json::object(), exit_usage);
     }
   }
@@ -315,7 +378,7 @@ int run_send(const SendArgs& a) {
                               std::chrono::duration_cast<smtp::Clock::duration>(*client->timeout()))
               : std::nullopt));
     } else {
-      greeting = client->connect(a.server);
+      greeting = connect_with_hint(*client, a);
     }
     if (greeting.code != 220) {
       client->close();
@@ -329,6 +392,9 @@ int run_send(const SendArgs& a) {
     if (!files.empty()) return send_many(*client, a, files);
     const smtp::RefusedRecipients refused =
         client->sendmail(a.from, a.to, *body, a.mail_options, a.rcpt_options);
+    // The reply to the end of the message (LMTP: the last recipient's), with the queue id.
+    std::optional<smtp::Reply> final_reply;
+    if (!client->data_replies().empty()) final_reply = client->data_replies().back().second;
     const json quit = quit_outcome(*client);
     if (a.json) {
       json out = {{"ok", true}, {"refused", refused_json(refused)}};
@@ -340,7 +406,9 @@ int run_send(const SendArgs& a) {
                   << ": " << quit["error"]["message"].get<std::string>() << std::endl;
       }
       std::cout << "accepted for " << (a.to.size() - refused.size()) << " of " << a.to.size()
-                << " recipient(s)" << std::endl;
+                << " recipient(s)";
+      if (final_reply) std::cout << ": " << final_reply->code << " " << final_reply->text;
+      std::cout << std::endl;
       for (const auto& [addr, r] : refused) {
         std::cout << "  refused " << addr << ": " << r.code << " " << r.text << std::endl;
       }
@@ -349,6 +417,9 @@ int run_send(const SendArgs& a) {
   } catch (const smtp::SMTPException&) {
     return report_failure(a.json, describe_error(std::current_exception()));
   } catch (const std::invalid_argument&) {
+    return report_failure(a.json, describe_error(std::current_exception()));
+  } catch (const std::exception&) {
+    // Anything else (a read error of the message, ...): reported, never an abort.
     return report_failure(a.json, describe_error(std::current_exception()));
   }
 }
@@ -404,19 +475,33 @@ int main(int argc, char** argv) {
   SendArgs args;
   app.footer("Run `smtp-client send --help` for the flags, the JSON shape and the exit statuses.");
   CLI::App* send = app.add_subcommand("send", "send one message (smtplib's sendmail())");
-  send->add_option("--server", args.server, "HOST[:PORT] to connect to (default localhost)");
+  send->add_option("-s,--server", args.server, "HOST[:PORT] to connect to (default localhost)");
   auto* unix_opt = send->add_option("--unix", args.unix_path, "Unix stream socket PATH instead");
+  auto* port_opt = send->add_option("-p,--port", args.port, "PORT, apart from --server's host");
   send->get_option("--server")->excludes(unix_opt);
+  port_opt->excludes(unix_opt);
   send->add_flag("--lmtp", args.lmtp, "speak LMTP (RFC 2033): LHLO, one reply per recipient");
-  send->add_option("--from", args.from, "envelope sender (\"\" or \"<>\" for the null sender)")
+  send->add_option("-f,--from", args.from, "envelope sender (\"\" or \"<>\" for the null sender)")
       ->required();
-  send->add_option("--to", args.to, "envelope recipient (repeatable)")->required();
-  send->add_option("--data", args.data_files,
-                   "message FILE (standard input when absent or -); repeat it to send several "
-                   "messages with the same envelope over one connection (sendmail_many)");
+  send->add_option("-t,--to", args.to, "envelope recipient (repeatable)")->required();
+  auto* data_opt = send->add_option(
+      "-d,--data", args.data_files,
+      "message FILE (- : standard input; absent: standard input when it is a pipe or file, else "
+      "a test message); repeat it to send several messages with the same envelope over one "
+      "connection (sendmail_many)");
+  auto* header_opt = send->add_option(
+      "--header", args.headers,
+      "\"Name: value\" for the test message (no --data): replaces the default header of that "
+      "name or adds one (repeatable)");
+  auto* body_opt = send->add_option("--body", args.body_text,
+                                    "TEXT of the test message (no --data; default \"This is a "
+                                    "test mailing\")");
+  header_opt->excludes(data_opt);
+  body_opt->excludes(data_opt);
   send->add_option("--mail-option", args.mail_options, "ESMTP MAIL parameter (repeatable)");
   send->add_option("--rcpt-option", args.rcpt_options, "ESMTP RCPT parameter (repeatable)");
-  send->add_option("--local-hostname", args.local_hostname, "name for EHLO/HELO/LHLO");
+  send->add_option("--local-hostname,--helo,--ehlo", args.local_hostname,
+                   "name for EHLO/HELO/LHLO");
   auto* pipe_on = send->add_flag_callback(
       "--pipelining", [&args] { args.pipelining = true; },
       "pipeline MAIL/RCPT/DATA when the server advertises PIPELINING");
@@ -428,7 +513,16 @@ int main(int argc, char** argv) {
       "use DATA even when the server advertises CHUNKING (default: BDAT, RFC 3030)");
   send->add_option("--timeout", args.timeout,
                    "SECONDS allowed per connect, write and reply (0 or absent: no limit)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Validator(
+          [](std::string& value) -> std::string {
+            double v = 0;
+            if (!CLI::detail::lexical_cast(value, v) || !(v >= 0) ||
+                v > smtp::max_timeout_seconds) {
+              return "wants a number of seconds, 0 (no limit) or more, got '" + value + "'";
+            }
+            return {};
+          },
+          "SECONDS"));
   send->add_option("--debug", args.debug, "LEVEL: 1 smtplib-style send:/reply: lines, 2 with times")
       ->check(CLI::Range(0, 2));
   send->add_flag("--json", args.json, "print one JSON object (shape in the description)");
@@ -470,6 +564,11 @@ int main(int argc, char** argv) {
     }
     return exit_usage;
   }
-  if (send->parsed()) return run_send(args);
-  return exit_usage;
+  if (!send->parsed()) return exit_usage;
+  try {
+    return run_send(args);
+  } catch (const std::exception& e) {
+    // Never an abort: whatever escaped is reported with the usual shape.
+    return report_error(args.json, "Error", std::nullopt, e.what(), json::object(), exit_failure);
+  }
 }

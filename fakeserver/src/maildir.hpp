@@ -1,5 +1,7 @@
 #pragma once
-// Internal: a Maildir (tmp/ then rename into new/) holding each accepted message byte-exact.
+// Internal: a Maildir (tmp/ then rename into new/) holding each accepted message byte-exact, and
+// beside it, in envelope/NAME.json, the message's envelope (written before the message appears in
+// new/, so whoever sees the message finds its envelope).
 #include <atomic>
 #include <cstdint>
 #include <string>
@@ -9,9 +11,10 @@ namespace smtp::fakeserver::detail {
 
 class Maildir {
  public:
-  explicit Maildir(std::string root);  // creates root/{tmp,new,cur}; throws on failure
-  // Writes the message; returns the file name in new/ (empty and sets `error` on failure).
-  std::string store(std::string_view message, std::string& error);
+  explicit Maildir(std::string root);  // creates root/{tmp,new,cur,envelope}; throws on failure
+  // Writes the message (and `envelope`, when not empty, as envelope/NAME.json); returns the file
+  // name in new/ (empty and sets `error` on failure).
+  std::string store(std::string_view message, std::string_view envelope, std::string& error);
 
  private:
   std::string root_;

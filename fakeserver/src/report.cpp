@@ -79,6 +79,22 @@ std::string SessionReport::to_json() const {
   j.key("duration_ms").num(duration_ms);
   if (mode == "sink") {
     j.key("messages").num(static_cast<std::uint64_t>(messages));
+    if (!auth_user.empty()) j.key("auth_user").str(auth_user);
+    j.key("envelopes").raw("[");
+    for (const auto& e : envelopes) {
+      j.raw(&e == &envelopes.front() ? "{" : ",{");
+      j.key("id").str(e.id);
+      j.key("mail_from").str(e.mail_from);
+      j.key("rcpt_to").raw("[");
+      for (const auto& r : e.rcpt_to) {
+        if (&r != &e.rcpt_to.front()) j.raw(",");
+        j.str(r);
+      }
+      j.raw("]");
+      j.key("size").num(e.size);
+      j.raw("}");
+    }
+    j.raw("]");
     if (!error.empty()) j.key("error").str(error);
     j.raw("}");
     return j.take();

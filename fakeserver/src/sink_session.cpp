@@ -1,10 +1,15 @@
 // Sink mode: a permissive, fast ESMTP/LMTP server that accepts every well-formed transaction
-// and stores each message byte-exact. Replies to pipelined commands go out in one write.
+// and stores each message byte-exact, with its envelope beside it (a development mail catcher).
+// Replies to pipelined commands go out in one write. AUTH PLAIN/LOGIN accepts any credentials or
+// a configured set; SIZE=n above the advertised limit is refused at MAIL.
 #include <algorithm>
 #include <cctype>
+#include <chrono>
+#include <nlohmann/json.hpp>
 
 #include "connection.hpp"
 #include "maildir.hpp"
+#include "sink_auth.hpp"
 #include "smtp/wire/dot_unstuffer.hpp"
 #include "smtp/wire/reply_format.hpp"
 
@@ -27,6 +32,41 @@ bool iequals_prefix(std::string_view line, std::string_view prefix) {
   return true;
 }
 
+// "<a@b> SIZE=10 BODY=8BITMIME" (what follows "MAIL FROM:" or "RCPT TO:") -> the address
+// without its brackets, and the parameters.
+std::pair<std::string, std::string_view> path_and_params(std::string_view rest) {
+  while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+  if (!rest.empty() && rest.front() == '<') {
+    const auto close = rest.find('>');
+    if (close != std::string_view::npos) {
+      return {std::string(rest.substr(1, close - 1)), rest.substr(close + 1)};
+    }
+  }
+  const auto space = rest.find(' ');
+  if (space == std::string_view::npos) return {std::string(rest), {}};
+  return {std::string(rest.substr(0, space)), rest.substr(space)};
+}
+
+// The value of SIZE= among ESMTP parameters (RFC 1870): nullopt when absent, -1 when malformed.
+std::optional<long double> size_param(std::string_view params) {
+  while (!params.empty()) {
+    while (!params.empty() && params.front() == ' ') params.remove_prefix(1);
+    const auto end = params.find(' ');
+    const std::string_view p = params.substr(0, end);
+    params = end == std::string_view::npos ? std::string_view{} : params.substr(end);
+    if (p.size() < 5 || !iequals_prefix(p, "SIZE=")) continue;
+    const std::string_view digits = p.substr(5);
+    if (digits.empty() || digits.size() > 20) return -1;
+    long double n = 0;
+    for (char c : digits) {
+      if (!std::isdigit(static_cast<unsigned char>(c))) return -1;
+      n = n * 10 + (c - '0');
+    }
+    return n;
+  }
+  return std::nullopt;
+}
+
 class Sink {
  public:
   Sink(std::shared_ptr<Io> io, scenario::Transport transport, const SessionEnv& env,
@@ -36,7 +76,8 @@ class Sink {
         env_(env),
         opts_(env.options),
         report_(report),
-        totals_(totals) {}
+        totals_(totals),
+        auth_(env.options.auth_users) {}
 
   awaitable<void> serve() {
     out_ += wire::format_reply(
@@ -92,24 +133,63 @@ class Sink {
   void reset_transaction() {
     in_transaction_ = false;
     recipients_ = 0;
+    mail_from_.clear();
+    rcpt_to_.clear();
     message_.clear();
     bdat_failed_ = false;
     too_big_ = false;  // a refused message does not refuse the next one after RSET / MAIL
   }
 
+  bool offers_starttls() const {
+    return env_.tls && !io_->conn().tls() && transport_ != scenario::Transport::tls;
+  }
+
   std::vector<std::string> ehlo_lines() const {
-    std::vector<std::string> lines = {
-        opts_.hostname, "PIPELINING", "SIZE " + std::to_string(opts_.limits.max_message),
-        "8BITMIME",     "SMTPUTF8",   "ENHANCEDSTATUSCODES",
-        "DSN",          "CHUNKING",   "BINARYMIME"};
-    if (env_.tls && !io_->conn().tls() && transport_ != scenario::Transport::tls) {
-      lines.push_back("STARTTLS");
-    }
+    std::vector<std::string> lines = {opts_.hostname,
+                                      "PIPELINING",
+                                      "SIZE " + std::to_string(opts_.limits.max_message),
+                                      "8BITMIME",
+                                      "SMTPUTF8",
+                                      "ENHANCEDSTATUSCODES",
+                                      "DSN",
+                                      "CHUNKING",
+                                      "BINARYMIME",
+                                      "AUTH PLAIN LOGIN"};
+    if (offers_starttls()) lines.push_back("STARTTLS");
     lines.push_back("HELP");
     return lines;
   }
 
+  // MAIL FROM: the sender, SIZE checked against the limit (RFC 1870 section 6.1: 552 at MAIL),
+  // AUTH first when users are configured.
+  void mail(std::string_view line) {
+    if (auth_.required() && !auth_.user()) {
+      out_ += wire::format_reply(530, "5.7.0 Authentication required");
+      return;
+    }
+    auto [from, params] = path_and_params(line.substr(10));
+    const auto size = size_param(params);
+    if (size && *size < 0) {
+      out_ += wire::format_reply(501, "5.5.4 Syntax: SIZE=<number of octets>");
+      return;
+    }
+    if (size && *size > static_cast<long double>(opts_.limits.max_message)) {
+      out_ += wire::format_reply(552, "5.3.4 Message size exceeds fixed maximum message size (" +
+                                    std::to_string(opts_.limits.max_message) + " octets)");
+      return;
+    }
+    reset_transaction();
+    in_transaction_ = true;
+    mail_from_ = std::move(from);
+    out_ += wire::format_reply(250, "2.1.0 Ok");
+  }
+
   awaitable<bool> command(std::string_view line) {
+    if (auth_.in_progress()) {
+      out_ += auth_.respond(line);
+      if (auth_.user()) report_.auth_user = *auth_.user();
+      co_return true;
+    }
     std::string verb = upper_verb(line);
     if (verb == "EHLO" || verb == "LHLO") {
       reset_transaction();
@@ -118,15 +198,21 @@ class Sink {
       reset_transaction();
       out_ += wire::format_reply(250, opts_.hostname);
     } else if (iequals_prefix(line, "MAIL FROM:")) {
-      reset_transaction();
-      in_transaction_ = true;
-      out_ += wire::format_reply(250, "2.1.0 Ok");
+      mail(line);
     } else if (iequals_prefix(line, "RCPT TO:")) {
       if (!in_transaction_) {
         out_ += wire::format_reply(503, "5.5.1 Error: need MAIL command");
       } else {
         ++recipients_;
+        rcpt_to_.push_back(path_and_params(line.substr(8)).first);
         out_ += wire::format_reply(250, "2.1.5 Ok");
+      }
+    } else if (verb == "AUTH") {
+      if (in_transaction_) {
+        out_ += wire::format_reply(503, "5.5.1 Error: AUTH not allowed in a mail transaction");
+      } else {
+        out_ += auth_.start(line.size() > 5 ? line.substr(5) : std::string_view{});
+        if (auth_.user()) report_.auth_user = *auth_.user();
       }
     } else if (verb == "DATA") {
       if (recipients_ == 0) {
@@ -151,9 +237,10 @@ class Sink {
     } else if (verb == "VRFY") {
       out_ += wire::format_reply(252, "2.0.0 Cannot VRFY user, but will accept message");
     } else if (verb == "HELP") {
-      out_ += wire::format_reply(214,
-                                 "2.0.0 Commands: EHLO HELO LHLO MAIL RCPT DATA BDAT RSET NOOP "
-                                 "VRFY STARTTLS QUIT");
+      // STARTTLS only where it is offered (a certificate, not yet in TLS).
+      out_ += wire::format_reply(214, std::string("2.0.0 Commands: EHLO HELO LHLO AUTH MAIL RCPT DATA "
+                                            "BDAT RSET NOOP VRFY ") +
+                                    (offers_starttls() ? "STARTTLS " : "") + "HELP QUIT");
     } else if (verb == "QUIT") {
       out_ += wire::format_reply(221, "2.0.0 Bye");
       quit_ = true;
@@ -265,15 +352,20 @@ class Sink {
       reply = wire::format_reply(552, "5.3.4 Message too big");
     } else {
       std::string id = "-";
+      const std::uint64_t size = message.size();
       if (env_.maildir) {
         std::string error;
-        id = env_.maildir->store(message, error);
+        if (opts_.envelope_headers) message = envelope_headers() + message;
+        id = env_.maildir->store(message, envelope_json(size), error);
         if (id.empty()) {
           report_.error = error;
           reply = wire::format_reply(451, "4.3.0 Cannot store the message: " + error);
         }
       }
       if (reply.empty()) {
+        if (report_.envelopes.size() < max_envelopes_per_report) {
+          report_.envelopes.push_back({id, mail_from_, rcpt_to_, size});
+        }
         ++report_.messages;
         ++totals_.messages;
         totals_.message_bytes += message.size();
@@ -288,6 +380,31 @@ class Sink {
     return true;
   }
 
+  // Return-Path and Delivered-To, as a delivery agent adds them (--envelope-headers).
+  std::string envelope_headers() const {
+    std::string h = "Return-Path: <" + mail_from_ + ">\r\n";
+    for (const auto& r : rcpt_to_) h += "Delivered-To: " + r + "\r\n";
+    return h;
+  }
+
+  // envelope/NAME.json beside the stored message.
+  std::string envelope_json(std::uint64_t size) const {
+    const auto now = std::chrono::system_clock::now().time_since_epoch();
+    nlohmann::json j = {
+        {"mail_from", mail_from_},
+        {"rcpt_to", rcpt_to_},
+        {"auth_user", auth_.user() ? nlohmann::json(*auth_.user()) : nlohmann::json(nullptr)},
+        {"size", size},
+        {"transport", scenario::to_string(transport_)},
+        {"tls", io_->conn().tls() || transport_ == scenario::Transport::tls},
+        {"peer", report_.peer},
+        {"received", std::chrono::duration<double>(now).count()}};
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  }
+
+  // A session report keeps at most this many envelopes (a benchmark sends thousands).
+  static constexpr std::size_t max_envelopes_per_report = 10000;
+
   std::shared_ptr<Io> io_;
   scenario::Transport transport_;
   const SessionEnv& env_;
@@ -298,6 +415,9 @@ class Sink {
   std::string message_;
   bool in_transaction_ = false;
   std::size_t recipients_ = 0;
+  std::string mail_from_;
+  std::vector<std::string> rcpt_to_;
+  SinkAuth auth_;
   bool quit_ = false;
   bool too_big_ = false;
   bool bdat_failed_ = false;

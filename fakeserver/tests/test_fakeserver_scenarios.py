@@ -52,7 +52,7 @@ def pytest_generate_tests(metafunc):
             params.append(pytest.param((sc, t), marks=marks))
             ids.append(f"{rel}-{t}")
     if not params:
-        params = [pytest.param(None, None, marks=pytest.mark.skip(
+        params = [pytest.param((None, None), marks=pytest.mark.skip(
             reason="smtp-fakeserver is not built, so no scenario can be listed"))]
         ids = ["no-binary"]
     metafunc.parametrize("scenario_run", params, ids=ids)

@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -205,10 +207,27 @@ int main(int argc, char** argv) {
                    "(repeatable; default plain:127.0.0.1:0)");
   sink->add_option("--maildir", maildir, "store messages here (default: count only)");
   sink->add_flag("--lmtp", lmtp, "speak LMTP (one reply per recipient after the dot)");
-  sink->add_flag("--report-sessions", report_sessions, "print a JSON line per session");
+  sink->add_flag("--report-sessions", report_sessions,
+                 "print a JSON line per session (with each message's envelope)");
+  std::vector<std::string> auth_users;
+  std::string auth_file;
+  bool envelope_headers = false;
+  sink->add_option(
+      "--auth-user", auth_users,
+      "USER:PASSWORD accepted by AUTH PLAIN/LOGIN (repeatable); with users given, MAIL "
+      "needs AUTH first. Default: any credentials are accepted");
+  sink->add_option("--auth-file", auth_file, "FILE of USER:PASSWORD lines, as --auth-user");
+  sink->add_flag("--envelope-headers", envelope_headers,
+                 "store messages with Return-Path: and Delivered-To: headers in front (the "
+                 "envelope is always in MAILDIR/envelope/NAME.json)");
   common(sink);
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version: 0; every usage error (unknown flag, bad value): 2, not CLI11's codes.
+    return app.exit(e) == 0 ? exit_ok : exit_usage;
+  }
 
   if (check->parsed() || dump->parsed()) {
     int rc = exit_ok;
@@ -232,6 +251,31 @@ int main(int argc, char** argv) {
     return rc;
   }
 
+  if (!(step_timeout > 0) || step_timeout > 86400 || !(time_limit >= 0) || time_limit > 1e9) {
+    std::cerr << "smtp-fakeserver: --step-timeout wants seconds, more than 0 (at most a day), "
+                 "--time-limit 0 (none) or more; got "
+              << step_timeout << " and " << time_limit << "\n";
+    return exit_usage;
+  }
+  // Files named on the command line are checked before anything listens.
+  {
+    std::error_code ec;
+    for (const auto& [flag, path] :
+         {std::pair<const char*, const std::string&>{"--cert", cert}, {"--key", key}}) {
+      if (!path.empty() && !std::filesystem::is_regular_file(path, ec)) {
+        std::cerr << "smtp-fakeserver: " << flag << ": " << path
+                  << (std::filesystem::is_directory(path, ec) ? " is a directory"
+                                                              : ": no such file")
+                  << "\n";
+        return exit_usage;
+      }
+    }
+    if (!maildir.empty() && std::filesystem::exists(maildir, ec) &&
+        !std::filesystem::is_directory(maildir, ec)) {
+      std::cerr << "smtp-fakeserver: --maildir: " << maildir << " exists and is not a directory\n";
+      return exit_usage;
+    }
+  }
   raise_fd_limit();
   ServerOptions options;
   options.cert_file = cert;
@@ -259,6 +303,27 @@ int main(int argc, char** argv) {
 
   if (sink->parsed()) {
     options.mode = ServerOptions::Mode::sink;
+    options.envelope_headers = envelope_headers;
+    if (!auth_file.empty()) {
+      std::error_code ec;
+      std::ifstream in(auth_file);
+      if (std::filesystem::is_directory(auth_file, ec) || !in) {
+        std::cerr << "smtp-fakeserver: --auth-file: cannot read " << auth_file << "\n";
+        return exit_usage;
+      }
+      for (std::string line; std::getline(in, line);) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (!line.empty() && line.front() != '#') auth_users.push_back(line);
+      }
+    }
+    for (const auto& spec : auth_users) {
+      const auto colon = spec.find(':');
+      if (colon == std::string::npos || colon == 0) {
+        std::cerr << "smtp-fakeserver: --auth-user expects USER:PASSWORD, got '" << spec << "'\n";
+        return exit_usage;
+      }
+      options.auth_users[spec.substr(0, colon)] = spec.substr(colon + 1);
+    }
     options.maildir = maildir;
     options.lmtp = lmtp;
     try {

@@ -26,6 +26,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "matrix_case" not in metafunc.fixturenames:
         return
     config = metafunc.config
+    from harness.plugin import check_worker_build
+    check_worker_build(config)  # a remote worker without a build: say so, not "not-built"
     reason = matrix.missing_reason()
     if reason:  # one run that skips (or fails with --require-smtp-client) saying why
         metafunc.parametrize("matrix_case", [pytest.param(("missing", reason), id="not-built")])
@@ -51,7 +53,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                 continue
             for client in clients:
                 marks = [pytest.mark.matrix, getattr(pytest.mark, f"transport_{transport}"),
-                         getattr(pytest.mark, f"client_{client.replace('-', '_')}")]
+                         getattr(pytest.mark, f"client_{client.replace('-', '_')}"),
+                         pytest.mark.summary(case=f"{file}:{transport}", client=client,
+                                             group=f"{matrix.category(file)}/{transport}")]
                 if "pending" in d["tags"] and not config.getoption("--run-pending"):
                     # A file for a client feature that has not landed: visible as a skip.
                     marks.append(pytest.mark.skip(
@@ -100,8 +104,7 @@ def test_scenario(matrix_case, matrix_server, matrix_certs, smtplib_context, req
         pytest.skip(driver.missing_reason())
     d = matrix.corpus().scenarios[file]
     props = request.node.user_properties
-    props += [("case", f"{file}:{transport}"), ("client", client), ("group", f"{matrix.category(file)}/{transport}"),
-              ("scenario", file), ("transport", transport)]
+    props += [("scenario", file), ("transport", transport)]  # case, client, group: the summary mark
     listener = matrix_server.listener(file, transport)
     if listener is None:
         why = matrix_server.skipped.get((file, transport), "no listener")

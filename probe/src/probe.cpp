@@ -58,6 +58,14 @@ EsmtpFeatures features(const std::vector<std::string>& ehlo) {
 
 }  // namespace
 
+// "TLS handshake: <reason>" once: the connection's own message may already name the handshake.
+std::string handshake_error(std::string_view context, const IoError& e) {
+  std::string_view why = e.what();
+  constexpr std::string_view own = "TLS handshake: ";
+  if (why.starts_with(own)) why.remove_prefix(own.size());
+  return std::string(context) + ": " + std::string(why);
+}
+
 Discovery discover(const Options& o) {
   Discovery d;
   auto deadline = Clock::now() + o.check_timeout;
@@ -75,7 +83,7 @@ Discovery discover(const Options& o) {
         d.tls = c->start_tls(o.tls, deadline);
       } catch (const IoError& e) {
         d.phase = Phase::tls;
-        d.error = std::string("TLS handshake: ") + e.what();
+        d.error = handshake_error("TLS handshake", e);
         return d;
       }
     }
@@ -108,7 +116,7 @@ Discovery discover(const Options& o) {
         d.tls = c->start_tls(o.tls, deadline);
       } catch (const IoError& e) {
         d.phase = Phase::tls;
-        d.error = std::string("TLS handshake after STARTTLS: ") + e.what();
+        d.error = handshake_error("TLS handshake after STARTTLS", e);
         return d;
       }
       c->write(hello + o.helo_name + "\r\n", deadline);

@@ -81,6 +81,26 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : static_cast<int>(Phase::usage);
   }
 
+  {
+    std::error_code ec;
+    if (!suite.empty() && !fs::is_directory(suite, ec)) {
+      std::cerr << "smtp-probe: --suite: " << suite
+                << (fs::exists(suite, ec) ? " is not a directory" : ": no such directory")
+                << " (a folder of check files)\n";
+      return static_cast<int>(Phase::usage);
+    }
+    if (!o.tls.cafile.empty() && !fs::is_regular_file(o.tls.cafile, ec)) {
+      std::cerr << "smtp-probe: --cafile: " << o.tls.cafile
+                << (fs::is_directory(o.tls.cafile, ec) ? " is a directory" : ": no such file")
+                << "\n";
+      return static_cast<int>(Phase::usage);
+    }
+  }
+  if (!(timeout > 0) || timeout > 86400) {
+    std::cerr << "smtp-probe: --timeout wants seconds, more than 0 (at most a day), got " << timeout
+              << "\n";
+    return static_cast<int>(Phase::usage);
+  }
   std::vector<Check> checks;
   try {
     fs::path dir = suite.empty() ? default_suite() : fs::path(suite);

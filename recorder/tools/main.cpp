@@ -74,6 +74,35 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
+  if (!(idle_s > 0) || idle_s > 86400) {
+    std::cerr << "smtp-record: --idle-timeout wants seconds, more than 0 (at most a day), got "
+              << idle_s << "\n";
+    return 2;
+  }
+  // Files named on the command line are checked now, not when the first session needs them.
+  for (const auto& [flag, path] : {std::pair<const char*, const std::string&>{"--tls-cert", cert},
+                                   {"--tls-key", key},
+                                   {"--upstream-cafile", cafile}}) {
+    std::error_code ec;
+    if (!path.empty() && !std::filesystem::is_regular_file(path, ec)) {
+      std::cerr << "smtp-record: " << flag << ": " << path
+                << (std::filesystem::is_directory(path, ec) ? " is a directory" : ": no such file")
+                << "\n";
+      return 2;
+    }
+  }
+  {
+    std::error_code ec;
+    const std::filesystem::path o(out);
+    if (std::filesystem::is_directory(o, ec)) {
+      std::cerr << "smtp-record: --out: " << out << " is a directory; name the file to write\n";
+      return 2;
+    }
+    if (o.has_parent_path() && !std::filesystem::is_directory(o.parent_path(), ec)) {
+      std::cerr << "smtp-record: --out: no such directory: " << o.parent_path().string() << "\n";
+      return 2;
+    }
+  }
   if (upstream.empty() == upstream_unix.empty()) {
     std::cerr << "smtp-record: give --upstream HOST:PORT or --upstream-unix PATH\n";
     return 2;

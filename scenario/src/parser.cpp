@@ -402,8 +402,20 @@ class Parser {
 
  public:
   std::string read(const fs::path& path, const Location& where) {
+    std::error_code ec;
+    // The file itself (line 0) is named by `where`; an include names it in the message.
+    const std::string what = where.line ? "'" + path.string() + "' " : "";
+    if (fs::is_directory(path, ec)) {
+      fail(where, what + "is a directory, not a scenario file (give the files in it: " +
+                      path.string() + "/*.scn)");
+    }
     std::ifstream in(path, std::ios::binary);
-    if (!in) fail(where, "cannot open '" + path.string() + "'");
+    if (!in) {
+      const bool missing = !fs::exists(path, ec);
+      fail(where,
+           (where.line ? "cannot open '" + path.string() + "'" : std::string("cannot open")) +
+               (missing ? ": no such file" : ""));
+    }
     // Read at most one byte past the limit: a device or endless file (include: /dev/zero) must
     // stop here, not after memory runs out.
     std::string text(ParserLimits::max_file_bytes + 1, '\0');

@@ -6,14 +6,27 @@
 // deadlines, certificates are verified by default, require_tls and the cleartext-AUTH policy
 // apply, and the debug trace never shows a credential, exactly as for smtp::SMTP.
 //
+// Example (compiled by the tests):
+//   #include <boost/asio/co_spawn.hpp>
+//   #include <boost/asio/detached.hpp>
+//   #include <boost/asio/io_context.hpp>
+//   #include <boost/asio/this_coro.hpp>
+//   #include <smtp/async_client.hpp>
+//
+//   boost::asio::io_context ioc;
+//   std::string password = "secret", msg = "Subject: hi\r\n\r\nhello\r\n";
 //   boost::asio::co_spawn(ioc, [&]() -> boost::asio::awaitable<void> {
 //     smtp::AsyncSMTP client(co_await boost::asio::this_coro::executor);
 //     co_await client.connect("mail.example.com", 25);
 //     co_await client.starttls();
 //     co_await client.login("me", password);
-//     auto refused = co_await client.sendmail("me@example.com", {"you@example.com"}, msg);
+//     // GCC 12 cannot compile a braced list argument inside co_await ("array used as
+//     // initializer"): name the vector first.
+//     std::vector<std::string> to{"you@example.com"};
+//     auto refused = co_await client.sendmail("me@example.com", to, msg);
 //     co_await client.quit();
 //   }, boost::asio::detached);
+//   ioc.run();
 //
 // Arguments are taken by value: an awaitable may be stored and awaited later.
 // Unlike smtplib's constructor, constructing never connects (a constructor cannot co_await):

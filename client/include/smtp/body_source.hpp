@@ -9,7 +9,10 @@
 #include <iosfwd>
 #include <optional>
 #include <span>
+#include <stdexcept>
+#include <string>
 #include <string_view>
+#include <system_error>
 
 namespace smtp {
 
@@ -47,8 +50,22 @@ class StreamBody final : public BodySource {
   std::uint64_t offset_ = 0;
 };
 
+// FileBody's constructor could not take the path as a message: it does not exist, cannot be
+// opened, or is a directory. A std::invalid_argument (smtplib's ValueError family), raised before
+// anything is sent; code() is the system's reason (ENOENT, EACCES, EISDIR, ...).
+class BodyFileError : public std::invalid_argument {
+ public:
+  BodyFileError(const std::string& what, std::error_code code)
+      : std::invalid_argument(what), code_(code) {}
+  std::error_code code() const noexcept { return code_; }
+
+ private:
+  std::error_code code_;
+};
+
 // Reads a file with read(2) (no second buffer). The constructor opens it and throws
-// std::system_error when it cannot; size() is the file's size.
+// BodyFileError when it cannot or when it is a directory; size() is the file's size (a FIFO or
+// a device is read to its end, size unknown). A read error later is std::system_error.
 class FileBody final : public BodySource {
  public:
   explicit FileBody(const std::filesystem::path& path);

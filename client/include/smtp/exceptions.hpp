@@ -27,6 +27,10 @@
 // grammar, raise std::invalid_argument (smtplib raises ValueError) before any byte is written.
 // Timeout and protocol errors derive from SMTPServerDisconnected because the client has closed the
 // connection when they are raised: code that reconnects on a disconnect handles them too.
+//
+// what() is a C++ message ("sender <me@example.com> refused: 553 5.7.1 rejected"); repr() is what
+// Python's repr() of smtplib's exception prints ("SMTPSenderRefused(553, b'5.7.1 rejected',
+// 'me@example.com')"), for logs compared with smtplib's.
 #pragma once
 
 #include <cstdint>
@@ -47,6 +51,9 @@ class SMTPException : public std::runtime_error {
   explicit SMTPException(const std::string& message) : std::runtime_error(message) {}
   // The class name, e.g. "SMTPSenderRefused" (the JSON "type" of smtp-client).
   virtual std::string_view type_name() const noexcept { return "SMTPException"; }
+  // Python's repr() of the smtplib exception: "SMTPServerDisconnected('Connection unexpectedly
+  // closed')", "SMTPResponseException(550, b'5.1.1 no such user')".
+  virtual std::string repr() const;
 };
 
 // The connection is gone (or the client closed it: timeout, protocol violation, TLS failure).
@@ -148,6 +155,7 @@ class SMTPMessageTooLarge : public SMTPException {
   std::string_view type_name() const noexcept override { return "SMTPMessageTooLarge"; }
 };
 
+// what(): "the server replied 554: 5.7.1 spam" (a failed connect, smtp_code -1: the reason).
 class SMTPResponseException : public SMTPException {
  public:
   SMTPResponseException(int code, std::string msg);
@@ -156,13 +164,19 @@ class SMTPResponseException : public SMTPException {
   std::optional<EnhancedStatus> enhanced_status;
   Reply reply() const { return {smtp_code, smtp_error}; }
   std::string_view type_name() const noexcept override { return "SMTPResponseException"; }
+  std::string repr() const override;
+
+ protected:
+  SMTPResponseException(int code, std::string msg, const std::string& what);
 };
 
+// what(): "sender <me@example.com> refused: 553 5.7.1 rejected".
 class SMTPSenderRefused : public SMTPResponseException {
  public:
   SMTPSenderRefused(int code, std::string msg, std::string sender_address);
   std::string sender;
   std::string_view type_name() const noexcept override { return "SMTPSenderRefused"; }
+  std::string repr() const override;
 };
 
 // Address -> the reply that refused it, as sendmail() returns for partial failures.
@@ -173,6 +187,7 @@ class SMTPRecipientsRefused : public SMTPException {
   explicit SMTPRecipientsRefused(RefusedRecipients refused);
   RefusedRecipients recipients;
   std::string_view type_name() const noexcept override { return "SMTPRecipientsRefused"; }
+  std::string repr() const override;
 };
 
 // LMTP (RFC 2033 section 4.2): the connection ended after some of the per-recipient replies to

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "smtp/algo/action.hpp"
+#include "smtp/timeout.hpp"  // Timeout: seconds, a duration, or nullopt (wait forever)
 #include "smtp/tls_context.hpp"
 #include "smtp/transport.hpp"
 #include "smtp/wire/reply_parser.hpp"
@@ -19,8 +20,6 @@ namespace smtp {
 
 // Receives one debug line at a time (without newline). The default writes to std::cerr.
 using DebugSink = std::function<void(std::string_view line)>;
-// Seconds, fractional allowed; nullopt waits forever (smtplib's timeout=None).
-using Timeout = std::optional<std::chrono::duration<double>>;
 // Longer timeouts mean "no deadline" (and cannot overflow the clock).
 inline constexpr double max_timeout_seconds = 3.0e9;
 

@@ -31,6 +31,14 @@ struct TranscriptEntry {
   std::string data;  // visible
 };
 
+// Sink mode: one accepted message's envelope (what a Bcc recipient leaves behind).
+struct SinkEnvelope {
+  std::string id;  // the Maildir file name in new/ ("-" when messages are not stored)
+  std::string mail_from;
+  std::vector<std::string> rcpt_to;  // the accepted RCPT addresses, in order
+  std::uint64_t size = 0;            // the message's bytes as received
+};
+
 struct SessionReport {
   std::uint64_t id = 0;
   std::string mode;  // "scripted" or "sink"
@@ -45,8 +53,10 @@ struct SessionReport {
   std::vector<TranscriptEntry> transcript;
   bool transcript_truncated = false;
   double duration_ms = 0;
-  std::size_t messages = 0;  // sink: messages accepted
-  std::string error;         // sink: why the session ended abnormally, if it did
+  std::size_t messages = 0;             // sink: messages accepted
+  std::vector<SinkEnvelope> envelopes;  // sink: each accepted message's envelope
+  std::string auth_user;                // sink: who logged in (AUTH), "" when nobody
+  std::string error;                    // sink: why the session ended abnormally, if it did
 
   std::string to_json() const;  // one line
   std::string to_text() const;  // human-readable, several lines

@@ -63,6 +63,12 @@ struct ServerOptions {
   std::string maildir;  // empty: messages are counted, not stored
   bool lmtp = false;    // LMTP: LHLO, one reply per recipient after the dot
   std::string hostname = "fakeserver.test";
+  // Sink mode's AUTH (PLAIN, LOGIN; always advertised): empty accepts any credentials; else only
+  // these user -> password pairs, and MAIL before a successful AUTH gets 530.
+  std::map<std::string, std::string> auth_users;
+  // Sink mode: stored messages start with Return-Path: <from> and one Delivered-To: per
+  // recipient (as a delivery agent writes them); off by default: messages are stored byte-exact.
+  bool envelope_headers = false;
   // Keep every scripted session's report for reports() (in-process tests); the CLI prints them
   // instead and turns this off, so a long run does not grow.
   bool keep_reports = true;

@@ -15,7 +15,8 @@ namespace smtp::scenario {
 struct Location {
   std::string file;
   int line = 0;
-  std::string str() const { return file + ":" + std::to_string(line); }
+  // "file:line"; "file" for the file as a whole (line 0: it could not be read).
+  std::string str() const { return line ? file + ":" + std::to_string(line) : file; }
 };
 
 enum class Protocol { smtp, lmtp };
