@@ -11,6 +11,7 @@
 #include "smtp/message_envelope.hpp"
 #include "smtp/sasl/factory.hpp"
 #include "smtp/wire/command_encoder.hpp"
+#include "smtp/wire/endpoint.hpp"
 
 namespace smtp::rules {
 
@@ -22,13 +23,13 @@ bool is_smtputf8(std::string_view option) {
   return lower == "smtputf8";
 }
 
+// "host:PORT" in the host argument, as smtplib; checked by the wire core's one port parser, so
+// 70000 is refused rather than wrapped to 4464.
 int parse_port(std::string_view text) {
-  int port = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
-  if (ec != std::errc() || end != text.data() + text.size() || port < 0 || port > 65535) {
-    throw std::invalid_argument("nonnumeric port: " + std::string(text));
-  }
-  return port;
+  std::string error;
+  const auto port = wire::parse_port(text, wire::PortZero::refused, error);
+  if (!port) throw std::invalid_argument(error);
+  return *port;
 }
 
 void require_auth_extension(const SessionState& session) {
@@ -40,6 +41,12 @@ void require_auth_extension(const SessionState& session) {
 }  // namespace
 
 std::pair<std::string, int> split_host_port(const std::string& host, int port) {
+  if (port != 0 && !(!host.empty() && host.front() == '/')) {
+    std::string error;
+    if (!wire::check_port(port, wire::PortZero::refused, error)) {
+      throw std::invalid_argument(error);
+    }
+  }
   if (port != 0 || (!host.empty() && host.front() == '/')) return {host, port};
   if (!host.empty() && host.front() == '[') {
     const std::size_t close = host.find(']');

@@ -493,5 +493,21 @@ TEST(EnhancedStatus, kept_in_response_exceptions) {
   EXPECT_EQ(e.sender, "a@b");
 }
 
+TEST(Ports, out_of_range_is_refused_before_connecting) {
+  // Issue 19: SMTP("127.0.0.1", 70000) connected to port 4464 (65536 wrapped away).
+  for (int bad : {70000, 65536, -1}) {
+    try {
+      SMTP c("127.0.0.1", bad);
+      ADD_FAILURE() << bad << " accepted";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("out of range (1-65535)"), std::string::npos)
+          << e.what();
+    }
+  }
+  for (const char* bad : {"127.0.0.1:70000", "127.0.0.1:-1", "[::1]:99999", "127.0.0.1:abc"}) {
+    EXPECT_THROW(SMTP{std::string(bad)}, std::invalid_argument) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace smtp

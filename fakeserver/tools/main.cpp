@@ -19,6 +19,7 @@
 #include "smtp/fakeserver/server.hpp"
 #include "smtp/scenario/json.hpp"
 #include "smtp/scenario/parser.hpp"
+#include "smtp/wire/endpoint.hpp"
 
 namespace {
 
@@ -69,7 +70,10 @@ Listen parse_listen(const std::string& spec) {
     port = rest.substr(c + 1);
   }
   l.address = host;
-  l.port = static_cast<std::uint16_t>(std::stoul(port));
+  std::string error;
+  const auto parsed = smtp::wire::parse_port(port, smtp::wire::PortZero::allowed, error);
+  if (!parsed) throw CLI::ValidationError("--listen", error + " in '" + spec + "'");
+  l.port = *parsed;
   return l;
 }
 
@@ -188,13 +192,13 @@ int main(int argc, char** argv) {
 
   std::vector<std::string> transports_filter, hosts;
   std::string unix_dir;
-  int port = -1;
+  std::string port_text;  // checked by the wire core's port parser (0-65535)
   auto* serve = app.add_subcommand("serve", "replay scenario files to every client that connects");
   serve->add_option("files", files, "scenario files")->required();
   serve->add_option("--transport", transports_filter,
                     "only these transports (plain starttls tls unix); default: all declared");
   serve->add_option("--host", hosts, "IP address to listen on (repeatable; default 127.0.0.1)");
-  serve->add_option("--port", port, "fixed port (only with a single TCP listener; default 0)");
+  serve->add_option("--port", port_text, "fixed port (only with a single TCP listener; default 0)");
   serve->add_option("--unix-dir", unix_dir, "directory for the unix sockets (transport unix)");
   common(serve);
 
@@ -395,12 +399,18 @@ int main(int argc, char** argv) {
       for (const auto& h : hosts) options.listens.push_back(Listen{t, h, 0, static_cast<int>(i)});
     }
   }
-  if (port >= 0) {
+  if (!port_text.empty()) {
+    std::string error;
+    const auto port = smtp::wire::parse_port(port_text, smtp::wire::PortZero::allowed, error);
+    if (!port) {
+      std::cerr << "smtp-fakeserver: --port: " << error << "\n";
+      return exit_usage;
+    }
     if (options.listens.size() != 1 || options.listens[0].transport == Transport::unix_socket) {
       std::cerr << "smtp-fakeserver: --port needs exactly one TCP listener (use --transport)\n";
       return exit_usage;
     }
-    options.listens[0].port = static_cast<std::uint16_t>(port);
+    options.listens[0].port = *port;
   }
   if (options.listens.empty()) {
     std::cerr << "smtp-fakeserver: nothing to listen on\n";

@@ -3,10 +3,14 @@
 #include <algorithm>
 #include <cctype>
 
-#include "smtp/capabilities.hpp"
 #include "smtp/probe/reply_line.hpp"
+#include "smtp/wire/capabilities.hpp"
 
 namespace smtp::probe {
+
+using wire::EsmtpFeatures;
+using wire::has_feature;
+using wire::parse_ehlo_features;
 
 std::string Target::str() const {
   if (!unix_path.empty()) return "unix:" + unix_path;

@@ -9,6 +9,7 @@
 #include "smtp/probe/probe.hpp"
 #include "smtp/probe/report.hpp"
 #include "smtp/scenario/parser.hpp"
+#include "smtp/wire/endpoint.hpp"
 
 namespace fs = std::filesystem;
 using namespace smtp::probe;
@@ -22,26 +23,13 @@ fs::path default_suite() {
   return SMTPKIT_PROBE_SUITE_SOURCE;
 }
 
-bool parse_host_port(const std::string& s, Target& t) {
-  // HOST, HOST:PORT, [V6], [V6]:PORT; a bare IPv6 address has several colons and no port.
-  if (s.starts_with("[")) {
-    auto close = s.find(']');
-    if (close == std::string::npos) return false;
-    t.host = s.substr(1, close - 1);
-    if (close + 1 < s.size()) {
-      if (s[close + 1] != ':') return false;
-      t.port = std::stoi(s.substr(close + 2));
-    }
-    return true;
-  }
-  auto colon = s.rfind(':');
-  if (colon != std::string::npos && s.find(':') == colon) {
-    t.host = s.substr(0, colon);
-    t.port = std::stoi(s.substr(colon + 1));
-  } else {
-    t.host = s;
-  }
-  return !t.host.empty();
+// HOST, HOST:PORT, [V6], [V6]:PORT, bare V6: the wire core's one parser (ports 1-65535).
+void parse_host_port(const std::string& s, Target& t) {
+  std::string error;
+  const auto e = smtp::wire::parse_endpoint(s, smtp::wire::PortZero::refused, error);
+  if (!e) throw std::invalid_argument("--server: " + error);
+  t.host = e->host;
+  if (e->port) t.port = *e->port;
 }
 
 }  // namespace
@@ -134,9 +122,9 @@ int main(int argc, char** argv) {
   o.check_timeout = std::chrono::milliseconds(static_cast<long>(timeout * 1000));
   if (!server.empty()) {
     try {
-      if (!parse_host_port(server, o.target)) throw std::invalid_argument("bad --server");
-    } catch (const std::exception&) {
-      std::cerr << "smtp-probe: --server wants HOST[:PORT], got '" << server << "'\n";
+      parse_host_port(server, o.target);
+    } catch (const std::exception& e) {
+      std::cerr << "smtp-probe: " << e.what() << " (--server wants HOST[:PORT])\n";
       return static_cast<int>(Phase::usage);
     }
     if (o.target.port == 0) {

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "smtp/recorder/proxy.hpp"
+#include "smtp/wire/endpoint.hpp"
 
 namespace {
 
@@ -14,20 +15,19 @@ void emit(const nlohmann::json& j) {
   std::cout << j.dump() << std::endl;
 }
 
-bool split_host_port(const std::string& s, std::string& host, unsigned short& port) {
-  auto colon = s.rfind(':');
-  if (colon == std::string::npos) return false;
-  host = s.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  try {
-    auto p = std::stoul(s.substr(colon + 1));
-    if (p > 65535) return false;
-    port = static_cast<unsigned short>(p);
-  } catch (const std::exception&) {
+// HOST:PORT or [V6]:PORT through the wire core's one parser; a port is required (0 allowed for
+// --listen, where the system picks one).
+bool split_host_port(const std::string& s, std::string& host, unsigned short& port,
+                     smtp::wire::PortZero zero, std::string& error) {
+  const auto e = smtp::wire::parse_endpoint(s, zero, error);
+  if (!e) return false;
+  if (!e->port) {
+    error = "'" + s + "': no port";
     return false;
   }
-  return !host.empty();
+  host = e->host;
+  port = *e->port;
+  return true;
 }
 
 }  // namespace
@@ -116,12 +116,15 @@ int main(int argc, char** argv) {
     return 2;
   }
   smtp::recorder::ProxyOptions opt;
-  if (!split_host_port(listen, opt.listen_host, opt.listen_port)) {
-    std::cerr << "smtp-record: --listen expects HOST:PORT, got '" << listen << "'\n";
+  std::string port_error;
+  if (!split_host_port(listen, opt.listen_host, opt.listen_port, smtp::wire::PortZero::allowed,
+                       port_error)) {
+    std::cerr << "smtp-record: --listen expects HOST:PORT: " << port_error << "\n";
     return 2;
   }
-  if (!upstream.empty() && !split_host_port(upstream, opt.upstream_host, opt.upstream_port)) {
-    std::cerr << "smtp-record: --upstream expects HOST:PORT, got '" << upstream << "'\n";
+  if (!upstream.empty() && !split_host_port(upstream, opt.upstream_host, opt.upstream_port,
+                                            smtp::wire::PortZero::refused, port_error)) {
+    std::cerr << "smtp-record: --upstream expects HOST:PORT: " << port_error << "\n";
     return 2;
   }
   opt.upstream_unix = upstream_unix;

@@ -1,6 +1,7 @@
 """Bad input to every command-line tool is answered with a clear message on stderr (or in the
 JSON with --json) and exit status 2, never a crash (issue 19: `smtp-client send --data DIR`
-aborted with an uncaught std::system_error, status 134). Port values are checked elsewhere.
+aborted with an uncaught std::system_error, status 134). Ports go through the wire core's one
+parser (wire/include/smtp/wire/endpoint.hpp): 70000 used to wrap to 4464, -1 gave "Service not found".
 
 Each case: the tool, its arguments (with {dir}, {missing}, {bad_scn}, {good_scn} filled in), and
 words the message must contain. Nothing listens: every case must be refused before connecting."""
@@ -64,6 +65,23 @@ CASES = [
     ("smtp-record", ["--upstream", "127.0.0.1:9", "--out", "{dir}/x.scn", "--bogus"], ["--bogus"]),
     ("smtp-record", [], ["--out"]),
 ]
+
+# Port values, every tool (issue 19: they wrapped modulo 65536).
+SEND_TO = ["send", "--from", "a@example.org", "--to", "b@example.org", "--server"]
+for _bad, _words in [("70000", ["70000", "out of range"]), ("-1", ["-1", "out of range"]),
+                     ("abc", ["'abc'", "not a decimal number"])]:
+    CASES += [
+        ("smtp-client", SEND_TO + [f"127.0.0.1:{_bad}"], _words),
+        ("smtp-client", SEND_TO + [f"[::1]:{_bad}"], _words),
+        ("smtp-probe", ["--server", f"127.0.0.1:{_bad}"], ["--server"] + _words),
+        ("smtp-fakeserver", ["sink", "--listen", f"plain:127.0.0.1:{_bad}"], ["--listen"] + _words),
+        ("smtp-fakeserver", ["serve", "--port", _bad, "{good_scn}"], ["--port"] + _words),
+        ("smtp-record", ["--upstream", f"127.0.0.1:{_bad}", "--out", "{dir}/x.scn"],
+         ["--upstream"] + _words),
+        ("smtp-record", ["--listen", f"127.0.0.1:{_bad}", "--upstream", "127.0.0.1:9", "--out",
+                         "{dir}/x.scn"], ["--listen"] + _words),
+    ]
+CASES.append(("smtp-client", SEND_TO + ["127.0.0.1:0"], ["port 0", "out of range (1-65535)"]))
 
 
 def build_bin() -> Path:
