@@ -33,7 +33,7 @@ std::string normalise(std::string_view in) {
 }
 
 // Checks the wire grammar and returns the un-stuffed body (aborts on any violation).
-std::string wire::unstuff(const std::string& wire) {
+std::string unstuff(const std::string& wire) {
   if (!wire.ends_with(".\r\n")) std::abort();
   const std::string body = wire.substr(0, wire.size() - 3);
   if (!body.empty() && !body.ends_with("\r\n")) std::abort();
@@ -86,7 +86,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (refused) return 0;
 
   const std::string expected = normalise(msg);
-  if (wire::unstuff(wire) != expected) std::abort();
+  if (unstuff(wire) != expected) std::abort();
   if (enc.message_size() != expected.size()) std::abort();
   if (smtp::wire::BodyEncoder::encode_all(msg) != wire) std::abort();  // split-independent
   return 0;
