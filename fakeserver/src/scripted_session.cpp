@@ -5,6 +5,7 @@
 #include "connection.hpp"
 #include "smtp/scenario/escape.hpp"
 #include "smtp/scenario/transport.hpp"
+#include "smtp/wire/command_parser.hpp"
 #include "smtp/wire/dot_unstuffer.hpp"
 
 namespace smtp::fakeserver::detail {
@@ -33,14 +34,8 @@ char upper(char c) {
   return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
 }
 
-// The first word of a command line, upper-cased ("mail FROM:<a>" -> "MAIL").
 std::string verb_of(std::string_view line) {
-  std::string v;
-  for (char c : line) {
-    if (c == ' ' || c == '\r' || c == '\n') break;
-    v.push_back(upper(c));
-  }
-  return v;
+  return wire::command_verb(line);
 }
 
 // RFC 2920 section 3.1: these may be followed by more commands before their reply (when
@@ -68,31 +63,6 @@ bool advertises_pipelining(std::string_view text) {
       keyword.push_back(upper(c));
     }
     if (keyword == "PIPELINING") return true;
-  }
-  return false;
-}
-
-// "BDAT <size>[ LAST]" (RFC 3030 section 2; verb and LAST in any case). False when malformed.
-bool parse_bdat(std::string_view line, std::size_t& size, bool& last) {
-  if (line.size() < 6 || verb_of(line) != "BDAT" || line[4] != ' ') return false;
-  std::string_view rest = line.substr(5);
-  std::size_t digits = 0;
-  size = 0;
-  while (digits < rest.size() && rest[digits] >= '0' && rest[digits] <= '9') {
-    if (digits >= 18) return false;  // beyond any limit: not a size this server takes
-    size = size * 10 + static_cast<std::size_t>(rest[digits] - '0');
-    ++digits;
-  }
-  if (digits == 0) return false;
-  rest.remove_prefix(digits);
-  if (rest.empty()) {
-    last = false;
-    return true;
-  }
-  if (rest.size() == 5 && rest[0] == ' ' && upper(rest[1]) == 'L' && upper(rest[2]) == 'A' &&
-      upper(rest[3]) == 'S' && upper(rest[4]) == 'T') {
-    last = true;
-    return true;
   }
   return false;
 }
@@ -521,12 +491,13 @@ class Player {
       bool r_ = diverge(s, *line, "the line ends with a bare LF, not CRLF");
       co_return r_;
     }
-    std::size_t size = 0;
-    bool last = false;
-    if (!parse_bdat(wire::strip_eol(*line), size, last)) {
+    const auto bdat = wire::parse_bdat(wire::strip_eol(*line));
+    if (!bdat) {
       bool r_ = diverge(s, *line, "expected 'BDAT <size>' or 'BDAT <size> LAST'");
       co_return r_;
     }
+    const std::size_t size = static_cast<std::size_t>(bdat->size);
+    const bool last = bdat->last;
     if (s.size && size != *s.size) {
       bool r_ = diverge(
           s, *line, "chunk size " + std::to_string(size) + ", expected " + std::to_string(*s.size));

@@ -10,6 +10,7 @@
 #include "connection.hpp"
 #include "maildir.hpp"
 #include "sink_auth.hpp"
+#include "smtp/wire/command_parser.hpp"
 #include "smtp/wire/dot_unstuffer.hpp"
 #include "smtp/wire/reply_format.hpp"
 
@@ -175,7 +176,7 @@ class Sink {
     }
     if (size && *size > static_cast<long double>(opts_.limits.max_message)) {
       out_ += wire::format_reply(552, "5.3.4 Message size exceeds fixed maximum message size (" +
-                                    std::to_string(opts_.limits.max_message) + " octets)");
+                                          std::to_string(opts_.limits.max_message) + " octets)");
       return;
     }
     reset_transaction();
@@ -238,9 +239,10 @@ class Sink {
       out_ += wire::format_reply(252, "2.0.0 Cannot VRFY user, but will accept message");
     } else if (verb == "HELP") {
       // STARTTLS only where it is offered (a certificate, not yet in TLS).
-      out_ += wire::format_reply(214, std::string("2.0.0 Commands: EHLO HELO LHLO AUTH MAIL RCPT DATA "
-                                            "BDAT RSET NOOP VRFY ") +
-                                    (offers_starttls() ? "STARTTLS " : "") + "HELP QUIT");
+      out_ +=
+          wire::format_reply(214, std::string("2.0.0 Commands: EHLO HELO LHLO AUTH MAIL RCPT DATA "
+                                              "BDAT RSET NOOP VRFY ") +
+                                      (offers_starttls() ? "STARTTLS " : "") + "HELP QUIT");
     } else if (verb == "QUIT") {
       out_ += wire::format_reply(221, "2.0.0 Bye");
       quit_ = true;
@@ -293,23 +295,14 @@ class Sink {
 
   awaitable<bool> bdat(std::string_view line) {
     // BDAT <size> [LAST] (RFC 3030)
-    std::string args(line.size() > 5 ? line.substr(5) : std::string_view{});
-    std::size_t size = 0;
-    bool last = false;
-    {
-      std::size_t pos = 0;
-      while (pos < args.size() && std::isdigit(static_cast<unsigned char>(args[pos]))) {
-        size = size * 10 + static_cast<std::size_t>(args[pos] - '0');
-        if (size > opts_.limits.max_message * 2) break;
-        ++pos;
-      }
-      std::string rest = args.substr(pos);
-      if (pos == 0 || (!rest.empty() && rest != " LAST" && rest != " last")) {
-        out_ += wire::format_reply(501, "5.5.4 Syntax: BDAT size [LAST]");
-        co_return true;
-      }
-      last = !rest.empty();
+    // One grammar for every player (wire/command_parser): LAST in any case.
+    const auto cmd = wire::parse_bdat(line);
+    if (!cmd || cmd->size > opts_.limits.max_message * 2) {
+      out_ += wire::format_reply(501, "5.5.4 Syntax: BDAT size [LAST]");
+      co_return true;
     }
+    const std::size_t size = static_cast<std::size_t>(cmd->size);
+    const bool last = cmd->last;
     // The chunk follows the command line immediately, whatever its bytes.
     std::size_t need = size;
     while (need > 0) {

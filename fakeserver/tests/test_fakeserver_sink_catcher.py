@@ -149,3 +149,21 @@ def test_help_lists_starttls_only_when_offered(fakeserver, certs):
     l = tls.listener("plain")
     with smtplib.SMTP(l["host"], l["port"], timeout=10) as s:
         assert "STARTTLS" in s.help().decode()
+
+
+@pytest.mark.parametrize("last", ["LAST", "last", "Last", "lAsT"])
+def test_bdat_last_in_any_case(fakeserver, tmp_path, last):
+    """Issue 15: the sink took only "LAST" and "last" while the scripted session took any case;
+    both now parse BDAT with the wire core's parse_bdat (RFC 3030: keywords are case-blind)."""
+    md = tmp_path / "Maildir"
+    srv = fakeserver("sink", "--maildir", md, "--quiet")
+    l = srv.listener("plain")
+    with smtplib.SMTP(l["host"], l["port"], timeout=10) as s:
+        s.ehlo()
+        assert s.mail("alice@example.org")[0] == 250
+        assert s.rcpt("bob@example.org")[0] == 250
+        s.send(f"BDAT {len(MESSAGE)} {last}\r\n".encode() + MESSAGE)
+        code, text = s.getreply()
+        assert code == 250, (code, text)
+    (stored,) = [p.read_bytes() for p in (md / "new").iterdir()]
+    assert stored == MESSAGE
