@@ -34,9 +34,6 @@ char upper(char c) {
   return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
 }
 
-std::string verb_of(std::string_view line) {
-  return wire::command_verb(line);
-}
 
 // RFC 2920 section 3.1: these may be followed by more commands before their reply (when
 // PIPELINING was advertised); every other command ends a group. Message content (after DATA's
@@ -147,7 +144,7 @@ class Player {
           bool r_ = diverge(s, *line, mismatch_reason(m, "the line does not match"));
           co_return r_;
         }
-        sent_command(verb_of(*line));
+        sent_command(wire::command_verb(*line));
         co_return true;
       }
       case Step::Kind::client_raw: {
@@ -167,7 +164,7 @@ class Player {
           bool r_ = diverge(s, got, "the bytes differ");
           co_return r_;
         }
-        sent_command(verb_of(got));
+        sent_command(wire::command_verb(got));
         co_return true;
       }
       case Step::Kind::data:

@@ -17,14 +17,6 @@
 namespace smtp::fakeserver::detail {
 namespace {
 
-std::string upper_verb(std::string_view line) {
-  auto end = line.find(' ');
-  std::string verb(line.substr(0, end));
-  std::transform(verb.begin(), verb.end(), verb.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-  return verb;
-}
-
 bool iequals_prefix(std::string_view line, std::string_view prefix) {
   if (line.size() < prefix.size()) return false;
   for (std::size_t i = 0; i < prefix.size(); ++i) {
@@ -191,7 +183,7 @@ class Sink {
       if (auth_.user()) report_.auth_user = *auth_.user();
       co_return true;
     }
-    std::string verb = upper_verb(line);
+    std::string verb = wire::command_verb(line);
     if (verb == "EHLO" || verb == "LHLO") {
       reset_transaction();
       out_ += wire::format_reply(250, ehlo_lines());
