@@ -2,9 +2,7 @@
 // runs one asynchronous operation on a private io_context bounded by the deadline.
 #include "smtp/tls_transport.hpp"
 
-#include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -17,6 +15,8 @@
 
 #include "smtp/async_tls_stream.hpp"
 #include "smtp/exceptions.hpp"
+#include "smtp/wire/endpoint.hpp"
+#include "smtp/wire/tls.hpp"
 
 namespace smtp {
 
@@ -49,12 +49,7 @@ void run_until(asio::io_context& ioc, Deadline deadline, const char* what,
 }
 
 std::string openssl_reason(const error_code& ec) {
-  std::string text = ec.message();
-  if (ec.category() == asio::error::get_ssl_category()) {
-    const char* reason = ERR_reason_error_string(static_cast<unsigned long>(ec.value()));
-    if (reason != nullptr) text = reason;
-  }
-  return text;
+  return wire::tls::reason(ec);
 }
 
 class TlsTransport final : public Transport {
@@ -210,60 +205,32 @@ std::size_t undecrypted_bytes(SSL* ssl) {
   return n;
 }
 
+// The one TLS policy of every player (wire/tls.hpp), with the library's exception.
 ssl::context make_ssl_context(const TlsContext& tls) {
-  ssl::context ctx(ssl::context::tls_client);
-  ctx.set_options(ssl::context::default_workarounds | ssl::context::no_compression);
-  SSL_CTX_set_min_proto_version(
-      ctx.native_handle(),
-      tls.minimum_version == TlsContext::version::tls1_3 ? TLS1_3_VERSION : TLS1_2_VERSION);
-  error_code ec;
-  if (tls.insecure_skip_verify) {
-    ctx.set_verify_mode(ssl::verify_none);
-  } else {
-    ctx.set_verify_mode(ssl::verify_peer);
-    if (tls.cafile || tls.capath) {
-      if (tls.cafile) ctx.load_verify_file(*tls.cafile, ec);
-      if (ec) throw SSLError("cannot load CA file " + *tls.cafile + ": " + openssl_reason(ec));
-      if (tls.capath) ctx.add_verify_path(*tls.capath, ec);
-      if (ec) throw SSLError("cannot use CA directory " + *tls.capath + ": " + openssl_reason(ec));
-    } else {
-      ctx.set_default_verify_paths(ec);
-      if (ec) throw SSLError("cannot load the system CA store: " + openssl_reason(ec));
-    }
+  wire::tls::ClientSettings s;
+  s.verify = tls.insecure_skip_verify ? wire::tls::Verify::none : wire::tls::Verify::require;
+  s.cafile = tls.cafile;
+  s.capath = tls.capath;
+  s.certfile = tls.certfile;
+  s.keyfile = tls.keyfile;
+  s.minimum = tls.minimum_version == TlsContext::version::tls1_3 ? wire::tls::MinVersion::tls1_3
+                                                                 : wire::tls::MinVersion::tls1_2;
+  try {
+    return wire::tls::client_context(s);
+  } catch (const wire::tls::SetupError& e) {
+    throw SSLError(e.what());
   }
-  if (tls.certfile) {
-    ctx.use_certificate_chain_file(*tls.certfile, ec);
-    if (ec) throw SSLError("cannot load certificate " + *tls.certfile + ": " + openssl_reason(ec));
-    const std::string key = tls.keyfile ? *tls.keyfile : *tls.certfile;
-    ctx.use_private_key_file(key, ssl::context::pem, ec);
-    if (ec) throw SSLError("cannot load private key " + key + ": " + openssl_reason(ec));
-  } else if (tls.keyfile) {
-    throw SSLError("a keyfile needs a certfile");
-  }
-  return ctx;
 }
 
-void configure_ssl_connection(SSL* ssl_handle, const TlsContext& tls, const std::string& name_in) {
-  std::string name = name_in;
-  if (name.size() > 2 && name.front() == '[' && name.back() == ']') {
-    name = name.substr(1, name.size() - 2);
+void configure_ssl_connection(SSL* ssl_handle, const TlsContext& tls, const std::string& name) {
+  try {
+    wire::tls::set_peer_name(
+        ssl_handle, name,
+        tls.insecure_skip_verify ? wire::tls::Verify::none : wire::tls::Verify::require,
+        tls.send_sni);
+  } catch (const wire::tls::SetupError& e) {
+    throw SSLError(e.what());
   }
-  error_code addr_ec;
-  const auto address = asio::ip::make_address(name, addr_ec);
-  const bool is_ip = !addr_ec;
-  if (tls.send_sni && !is_ip && !name.empty()) {
-    // SSL_set_tlsext_host_name() is a macro with a C cast; this is what it expands to.
-    SSL_ctrl(ssl_handle, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-             const_cast<char*>(name.c_str()));
-  }
-  if (tls.insecure_skip_verify) return;
-  if (name.empty()) throw SSLError("no host name to verify the certificate against");
-  X509_VERIFY_PARAM* param = SSL_get0_param(ssl_handle);
-  // RFC 6125: the name must match a subjectAltName; no partial wildcards.
-  X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-  const int ok = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, address.to_string().c_str())
-                       : X509_VERIFY_PARAM_set1_host(param, name.c_str(), name.size());
-  if (ok != 1) throw SSLError("cannot verify the name " + name);
 }
 
 std::unique_ptr<Transport> start_tls(std::unique_ptr<Transport> plain, const TlsContext& tls,
@@ -291,11 +258,7 @@ std::unique_ptr<Transport> start_tls(std::unique_ptr<Transport> plain, const Tls
   }
   auto t = std::make_unique<TlsTransport>(std::move(ioc), std::move(ctx), std::move(socket));
   const std::string& name = tls.server_hostname.empty() ? connected_host : tls.server_hostname;
-  std::string bare = name;
-  if (bare.size() > 2 && bare.front() == '[' && bare.back() == ']') {
-    bare = bare.substr(1, bare.size() - 2);
-  }
-  t->handshake(tls, bare, deadline);
+  t->handshake(tls, std::string(wire::strip_brackets(name)), deadline);
   return t;
 }
 

@@ -9,6 +9,7 @@
 #include "connection.hpp"
 #include "maildir.hpp"
 #include "smtp/scenario/transport.hpp"
+#include "smtp/wire/tls.hpp"
 
 namespace smtp::fakeserver {
 
@@ -32,6 +33,7 @@ std::string ListenerInfo::to_json() const {
 
 struct Server::Impl {
   explicit Impl(ServerOptions o) : options(std::move(o)), ssl(asio::ssl::context::tls_server) {}
+  // (ssl is replaced by setup_tls() when a certificate is configured)
 
   ServerOptions options;
   asio::io_context io{1};
@@ -67,20 +69,14 @@ struct Server::Impl {
     return it == named_ssl.end() ? nullptr : it->second.get();
   }
 
+  // Contexts from the one TLS policy (wire/tls.hpp): TLS 1.2 at least, as every player.
   void setup_tls() {
     for (const auto& [kind, files] : options.cert_sets) {
-      auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
-      ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                       asio::ssl::context::no_sslv3);
-      ctx->use_certificate_chain_file(files.first);
-      ctx->use_private_key_file(files.second, asio::ssl::context::pem);
-      named_ssl[kind] = std::move(ctx);
+      named_ssl[kind] = std::make_unique<asio::ssl::context>(
+          wire::tls::server_context(files.first, files.second));
     }
     if (options.cert_file.empty()) return;
-    ssl.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                    asio::ssl::context::no_sslv3);
-    ssl.use_certificate_chain_file(options.cert_file);
-    ssl.use_private_key_file(options.key_file, asio::ssl::context::pem);
+    ssl = wire::tls::server_context(options.cert_file, options.key_file);
     have_tls = true;
   }
 
