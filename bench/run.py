@@ -236,7 +236,7 @@ def main() -> int:
     ap.add_argument("--micro-only", action="store_true",
                     help="only the physical limits and the micro benchmarks (no servers)")
     ap.add_argument("--iperf-seconds", type=int, default=3)
-    ap.add_argument("--micro-repetitions", type=int, default=5,
+    ap.add_argument("--micro-repetitions", type=int, default=3,
                     help="Google Benchmark repetitions; the medians are printed and used")
     ap.add_argument("--tls-ciphers", default="aes-128-gcm,aes-256-gcm,chacha20-poly1305",
                     help="openssl speed -evp ciphers printed as the TLS ceiling (TLS 1.3 "
@@ -265,7 +265,7 @@ def main() -> int:
         print("\nmicro benchmarks (Google Benchmark; memcpy is the ceiling):")
         # Repetitions, medians shown: the machine is shared, single runs vary.
         extra = (["--benchmark_min_time=0.01"] if a.smoke else
-                 [f"--benchmark_repetitions={a.micro_repetitions}",
+                 [f"--benchmark_repetitions={a.micro_repetitions}", "--benchmark_min_time=1",
                   "--benchmark_report_aggregates_only=true"])
         with tempfile.NamedTemporaryFile("r", suffix=".json") as jf:
             out = subprocess.run([a.micro_bench, *extra, f"--benchmark_out={jf.name}",
