@@ -131,9 +131,14 @@ RunEnd pick_run_end() {
 #endif
 }
 
+// Chosen when the library loads, not on every call.
+template <bool Dots>
+const RunEnd kScan = pick_run_end<Dots>();
+
 template <bool Dots>
 const char* run_end(const char* p, const char* end) {
-  static const RunEnd scan = pick_run_end<Dots>();
+  RunEnd scan = kScan<Dots>;
+  if (scan == nullptr) scan = pick_run_end<Dots>();  // called before this file's initialisers ran
   // The shortest runs (".." CRLF, a lone LF after a short line) end within a few bytes: looked at
   // one by one, they cost no vector set-up.
   const char* q = p + 1;
@@ -146,7 +151,7 @@ const char* run_end(const char* p, const char* end) {
 }  // namespace
 
 void BodyEncoder::end_line(std::string& out) {
-  out += "\r\n";
+  out.append("\r\n", 2);
   size_ += 2;
   at_line_start_ = true;
 }
@@ -185,7 +190,7 @@ void BodyEncoder::encode(std::string_view chunk, std::string& out) {
     const char* q = dot_stuffing_ ? run_end<true>(p, end) : run_end<false>(p, end);
     // A CR ending the run has no LF after it here: it is an event of its own.
     if (q[-1] == '\r') --q;
-    out.append(p, q);
+    out.append(p, static_cast<std::size_t>(q - p));
     size_ += static_cast<std::size_t>(q - p);
     at_line_start_ = q[-1] == '\n';
     p = q;
