@@ -129,6 +129,7 @@ class Sink {
     mail_from_.clear();
     rcpt_to_.clear();
     message_.clear();
+    message_size_ = 0;
     bdat_failed_ = false;
     too_big_ = false;  // a refused message does not refuse the next one after RSET / MAIL
   }
@@ -308,13 +309,12 @@ class Sink {
           co_return false;
         }
       }
-      auto take = std::min(need, io_->in.size());
-      auto piece = *io_->in.take_bytes(take);
-      if (message_.size() + piece.size() <= opts_.limits.max_message) {
-        message_ += piece;
-      } else {
-        too_big_ = true;
-      }
+      // Straight from the read buffer into the message; counted and dropped when nothing is
+      // stored (count-only mode) or once the message is too big.
+      const std::size_t take = std::min(need, io_->in.size());
+      too_big_ = too_big_ || message_size_ + take > opts_.limits.max_message;
+      io_->in.take_into(env_.maildir && !too_big_ ? &message_ : nullptr, take);
+      message_size_ += take;
       need -= take;
     }
     if (!in_transaction_ || recipients_ == 0) {
@@ -327,10 +327,16 @@ class Sink {
     }
     std::string msg;
     msg.swap(message_);
-    co_return deliver(std::move(msg));
+    co_return deliver(std::move(msg), message_size_);
   }
 
   bool deliver(std::string message) {
+    const std::uint64_t size = message.size();
+    return deliver(std::move(message), size);
+  }
+
+  // `size`: the message's octets; `message` holds them only when they are stored.
+  bool deliver(std::string message, std::uint64_t size) {
     std::string reply;
     if (too_big_) {
       reply = wire::format_reply(552, "5.3.4 Message too big");
@@ -339,7 +345,6 @@ class Sink {
           550, "5.5.2 Message refused: " + refused_ + " in the data (RFC 5321 section 4.1.1.4)");
     } else {
       std::string id = "-";
-      const std::uint64_t size = message.size();
       if (env_.maildir) {
         std::string error;
         if (opts_.envelope_headers) message = envelope_headers() + message;
@@ -355,7 +360,7 @@ class Sink {
         }
         ++report_.messages;
         ++totals_.messages;
-        totals_.message_bytes += message.size();
+        totals_.message_bytes += env_.maildir ? message.size() : size;  // as stored
         reply = wire::format_reply(250, "2.0.0 Ok: queued as " + id);
       }
     }
@@ -400,7 +405,8 @@ class Sink {
   SessionReport& report_;
   Summary& totals_;
   std::string out_;
-  std::string message_;
+  std::string message_;             // BDAT chunks so far, when the message is stored
+  std::uint64_t message_size_ = 0;  // BDAT octets so far, stored or not
   bool in_transaction_ = false;
   std::size_t recipients_ = 0;
   std::string mail_from_;
