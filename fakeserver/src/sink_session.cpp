@@ -260,12 +260,16 @@ class Sink {
 
   awaitable<bool> data() {
     wire::DotUnstuffer body(opts_.data_ending);
+    std::uint64_t dropped = 0;  // content counted and dropped: count-only mode, or too big
     while (true) {
       // Whatever arrived is fed as it is (the un-stuffer needs no lines): long lines are content.
       if (!io_->in.empty()) {
         if (body.feed(io_->in.take_all())) break;
-        if (body.message().size() > opts_.limits.max_message) too_big_ = true;
-        if (too_big_) body.clear_message();  // keep reading to the end, keep nothing
+        if (dropped + body.message().size() > opts_.limits.max_message) too_big_ = true;
+        if (too_big_ || !env_.maildir) {  // keep reading to the end, keep only the count
+          dropped += body.message().size();
+          body.clear_message();
+        }
         continue;
       }
       {
@@ -282,7 +286,8 @@ class Sink {
     // takes another form for the end, as a vulnerable server would).
     io_->in.unread(body.rest());
     if (body.refusal()) refused_ = *body.refusal();
-    co_return deliver(body.take_message());
+    const std::uint64_t size = dropped + body.message().size();
+    co_return deliver(body.take_message(), size);
   }
 
   awaitable<bool> bdat(std::string_view line) {

@@ -146,6 +146,25 @@ def test_count_only_bdat_counts_every_octet(fakeserver):
     assert srv.exit_event["message_bytes"] == 2 * sum(map(len, chunks)), srv.exit_event
 
 
+def test_count_only_data_counts_unstuffed_octets(fakeserver):
+    # Without --maildir DATA content is counted and dropped as it arrives (issue 20): the count is
+    # the un-stuffed message, whatever the reads.
+    srv = fakeserver("sink", "--quiet")
+    l = srv.listener("plain")
+    body = b"Subject: count\r\n\r\n" + b"..dot\r\n" + (b"y" * 998 + b"\r\n") * 400
+    with socket.create_connection((l["host"], l["port"]), timeout=10) as c:
+        recv_replies(c, 1)
+        c.sendall(b"EHLO me\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n")
+        recv_replies(c, 4)
+        c.sendall(body + b".\r\n")
+        assert recv_replies(c, 1).startswith(b"250")
+        c.sendall(b"QUIT\r\n")
+        recv_replies(c, 1)
+    srv.stop()
+    assert srv.exit_event["messages"] == 1, srv.exit_event
+    assert srv.exit_event["message_bytes"] == len(body) - 1, srv.exit_event  # one dot removed
+
+
 def test_lmtp_over_unix_replies_per_recipient(fakeserver, tmp_path):
     md = tmp_path / "Maildir"
     path = tmp_path / "lmtp.sock"
