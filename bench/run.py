@@ -4,7 +4,12 @@ with PIPELINING, 1 KiB messages over one connection into Postfix's smtp-sink, an
 `smtp-fakeserver sink` with CHUNKING (BDAT); large messages streamed from a file (64 and 256 MiB,
 1 GiB with --large) into smtp-sink (DATA) and the fake sink (BDAT), MB/s and peak RSS of each client
 process; the Google Benchmark micro benchmarks. Prints the
-load average with the figures: medians of --rounds rounds. --smoke: tiny sizes, one round (CTest)."""
+load average with the figures: medians of --rounds rounds. --smoke: tiny sizes, one round (CTest).
+
+Issue 20: the physical limits are measured in the same run and under the same pinning, and each
+figure is printed as a ratio to its limit: memcpy (the micro benchmarks' bm_memcpy) for the body
+encoder, loopback TCP with iperf3 (one stream) for the streamed bodies, `openssl speed -evp` for
+TLS."""
 
 from __future__ import annotations
 
@@ -12,6 +17,8 @@ import argparse
 import json
 import os
 import re
+import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -54,6 +61,65 @@ def timed(argv: list[str]) -> tuple[float, int, int, float]:
         cpu = sum(float(re.search(rf"{k} time \(seconds\): ([\d.]+)", report).group(1))
                   for k in ("User", "System"))
     return float(out[0]), int(out[1]), rss, cpu
+
+
+def free_port() -> int:
+    """A loopback port nobody holds right now (iperf3 cannot listen on port 0 and report it)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def iperf3_loopback(seconds: int) -> float | None:
+    """Bytes/s of one TCP stream over loopback (iperf3 -c 127.0.0.1 -t SECONDS), or None without
+    iperf3. The server is one-off (-s -1) on a free port; it says when it listens."""
+    if not shutil.which("iperf3"):
+        return None
+    for _ in range(3):  # the port may be taken between free_port() and iperf3's bind
+        port = free_port()
+        server = subprocess.Popen(["iperf3", "-s", "-1", "-B", "127.0.0.1", "-p", str(port),
+                                   "--forceflush"], stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True)
+        try:
+            listening = False
+            for line in server.stdout:
+                if "listening on" in line:
+                    listening = True
+                    break
+            if not listening:
+                continue
+            out = subprocess.run(["iperf3", "-c", "127.0.0.1", "-p", str(port), "-t",
+                                  str(seconds), "-J"], stdout=subprocess.PIPE, text=True,
+                                 check=True, timeout=seconds + 30).stdout
+            return json.loads(out)["end"]["sum_received"]["bits_per_second"] / 8
+        finally:
+            if server.poll() is None:
+                try:
+                    server.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    server.kill()
+                    server.wait()
+            server.stdout.close()
+    return None
+
+
+def openssl_speed(cipher: str, seconds: int) -> float | None:
+    """Bytes/s of `openssl speed -evp CIPHER` on 16 KiB buffers (a full TLS record), wall clock
+    (-elapsed), or None when openssl is missing or does not know the cipher."""
+    if not shutil.which("openssl"):
+        return None
+    out = subprocess.run(["openssl", "speed", "-mr", "-elapsed", "-seconds", str(seconds),
+                          "-bytes", "16384", "-evp", cipher], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True).stdout
+    rates = [float(l.rsplit(":", 1)[1]) for l in out.splitlines() if l.startswith("+F:")]
+    return rates[-1] if rates else None
+
+
+def ratio_row(name: str, value: float, limit: float | None, limit_name: str,
+              target: str = "") -> None:
+    """One figure in GB/s with its ratio to the limit measured in this run."""
+    ratio = f"{value / limit:6.3f}x {limit_name}" if limit else f"{'':6s}  (no {limit_name})"
+    print(f"  {name:52s} {value / 1e9:8.3f} GB/s  {ratio}{'   target ' + target if target else ''}")
 
 
 def loadavg() -> str:
@@ -166,6 +232,15 @@ def main() -> int:
                          "VM an idle CPU takes ~10x longer to wake for a loopback reply than a "
                          "busy one, so unpinned figures measure wake-up latency more than the "
                          "clients; pinned, a round trip is two context switches")
+    ap.add_argument("--no-small", action="store_true", help="skip the 1 KiB message table")
+    ap.add_argument("--micro-only", action="store_true",
+                    help="only the physical limits and the micro benchmarks (no servers)")
+    ap.add_argument("--iperf-seconds", type=int, default=3)
+    ap.add_argument("--micro-repetitions", type=int, default=3,
+                    help="Google Benchmark repetitions; the medians are printed and used")
+    ap.add_argument("--tls-ciphers", default="aes-128-gcm,aes-256-gcm,chacha20-poly1305",
+                    help="openssl speed -evp ciphers printed as the TLS ceiling (TLS 1.3 "
+                         "negotiates one of these)")
     ap.add_argument("--smoke", action="store_true")
     a = ap.parse_args()
     if a.pin_cpu is not None:
@@ -177,8 +252,76 @@ def main() -> int:
         sizes.append(1024)
     if a.smoke:
         a.rounds, a.count, sizes = 1, 20, [1]
-    fakeserver = a.fakeserver or str(Path(a.send_bench).with_name("smtp-fakeserver"))
+        a.iperf_seconds = 1
+    print(f"load average before: {loadavg()}")
+    limits: dict[str, float | None] = {}
+    fake_stream: dict[str, float] = {}  # streamed into the fake sink: row name -> bytes/s
+    if not a.micro_only:
+        limits["iperf3"] = iperf3_loopback(a.iperf_seconds)
+        fakeserver = a.fakeserver or str(Path(a.send_bench).with_name("smtp-fakeserver"))
+        client_tables(a, sizes, fakeserver, fake_stream)
+    micro: dict[str, float] = {}
+    if os.path.exists(a.micro_bench):
+        print("\nmicro benchmarks (Google Benchmark; memcpy is the ceiling):")
+        # Repetitions, medians shown: the machine is shared, single runs vary.
+        extra = (["--benchmark_min_time=0.01"] if a.smoke else
+                 [f"--benchmark_repetitions={a.micro_repetitions}", "--benchmark_min_time=1",
+                  "--benchmark_report_aggregates_only=true"])
+        with tempfile.NamedTemporaryFile("r", suffix=".json") as jf:
+            out = subprocess.run([a.micro_bench, *extra, f"--benchmark_out={jf.name}",
+                                  "--benchmark_out_format=json"], check=True,
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True).stdout
+            for b in json.load(jf)["benchmarks"]:
+                if "bytes_per_second" in b and b.get("aggregate_name", "median") == "median":
+                    micro[b.get("run_name", b["name"])] = b["bytes_per_second"]
+        print("\n".join("  " + l for l in out.splitlines()
+                        if l.startswith("bm_") and ("_median" in l or a.smoke)))
+    if a.async_bench and os.path.exists(a.async_bench) and not a.micro_only:
+        print("\nasync client (bench/async_bench.py):", flush=True)
+        extra = ["--smoke"] if a.smoke else ["--rounds", str(a.rounds)]
+        subprocess.run(["/usr/bin/python3", str(ROOT / "bench" / "async_bench.py"),
+                        "--async-bench", a.async_bench, *extra], check=True)
+    for cipher in (c for c in a.tls_ciphers.split(",") if c):
+        limits[f"openssl speed -evp {cipher}"] = openssl_speed(cipher, 1 if a.smoke else 2)
+    limits["memcpy"] = micro.get("bm_memcpy")
+    print_limits(limits, micro, fake_stream)
+    print(f"\nload average after: {loadavg()}")
+    return 0
 
+
+def print_limits(limits: dict[str, float | None], micro: dict[str, float],
+                 fake_stream: dict[str, float]) -> None:
+    """The physical limits measured in this run, then each figure as a ratio to its limit."""
+    print("\nphysical limits (this run, same pinning):")
+    for name, value in limits.items():
+        shown = f"{value / 1e9:8.3f} GB/s" if value else "  not measured (tool missing)"
+        print(f"  {name:52s} {shown}")
+    print("\nfigures against their limits (issue 20):")
+    memcpy, iperf = limits.get("memcpy"), limits.get("iperf3")
+    encoder_rows = {
+        "bm_body_encoder": ("BodyEncoder, 68-byte CRLF lines", ""),
+        "bm_body_encoder_text_60_1000": ("BodyEncoder, text, CRLF lines of 60-1000 bytes",
+                                         ">= 0.25x memcpy"),
+        "bm_body_encoder_every_line_dot": ("BodyEncoder, every line starts with '.'",
+                                           ">= 1 GB/s"),
+        "bm_body_encoder_lf_lines": ("BodyEncoder, LF line endings (each one an event)", ""),
+        "bm_body_encoder_dot_crlf_only": ("BodyEncoder, \".\" CRLF repeated (3-byte lines)", ""),
+    }
+    for key, (name, target) in encoder_rows.items():
+        if key in micro:
+            ratio_row(name, micro[key], memcpy, "memcpy", target)
+    for key, name in (("bm_reply_parser", "ReplyParser, 3-line replies, new parser each"),
+                      ("bm_reply_parser_ehlo", "ReplyParser, 12-line EHLO replies")):
+        if key in micro:
+            ratio_row(name, micro[key], memcpy, "memcpy", ">= 1 GB/s" if "ehlo" in key else "")
+    for name, rate in fake_stream.items():
+        target = ">= 0.6x iperf3" if "BDAT" in name else ">= 0.4x iperf3"
+        ratio_row(name, rate, iperf, "iperf3", target)
+
+
+def client_tables(a, sizes: list[int], fakeserver: str, fake_stream: dict[str, float]) -> None:
+    """smtplib, smtp::SMTP and smtp-source into smtp-sink and the fake sink: the 1 KiB table and
+    one streamed message per size. Fills fake_stream with the streamed rows into the fake sink."""
     with tempfile.TemporaryDirectory(prefix="smtpkit-bench-") as tmp:
         sink = SmtpSink(Path(tmp))
         # Without -d: smtp-sink discards the message, so the figures are the clients' and the wire's.
@@ -189,7 +332,6 @@ def main() -> int:
             host, port = sink.host, str(sink.port)
             py = ["/usr/bin/python3", "-c", SMTPLIB_LOOP, host, port]
             cpp = [a.send_bench, host, port]
-            print(f"load average before: {loadavg()}")
             import smtplib
             with smtplib.SMTP(host, int(port)) as probe:
                 probe.ehlo()
@@ -213,9 +355,11 @@ def main() -> int:
                     "smtp::SMTP -> fake sink, PIPELINING+CHUNKING, sendmail_many":
                         fcpp + [str(a.count), "1024", "--many"],
                 }
-            res = median_rows(small, a.rounds, None)
-            print_table(f"1 KiB messages, one connection, into smtp-sink unless said ({a.count} per "
-                        f"round, median of {a.rounds}):", res, "msg/s", "smtplib")
+            if not a.no_small:
+                res = median_rows(small, a.rounds, None)
+                print_table(f"1 KiB messages, one connection, into smtp-sink unless said "
+                            f"({a.count} per round, median of {a.rounds}):", res, "msg/s",
+                            "smtplib")
             for size_mib in sizes:
                 size = size_mib * 1024 * 1024
                 path = Path(tmp) / f"msg-{size_mib}.eml"
@@ -240,24 +384,15 @@ def main() -> int:
                 print_table(f"one {size_mib} MiB message from a file into smtp-sink unless said "
                             f"(median of {a.rounds}; peak RSS of the client process, max):",
                             res, "MB/s ", anchor, with_rss=True, size=size)
+                for name, (rate, _, _) in res.items():
+                    if name.startswith("smtp::SMTP streamed -> fake sink"):
+                        fake_stream[f"{size_mib} MiB {name[len('smtp::SMTP streamed -> '):]}"] = (
+                            rate * 1e6)
                 path.unlink()
         finally:
             sink.stop()
             if fake:
                 fake.stop()
-    if os.path.exists(a.micro_bench):
-        print("\nmicro benchmarks (Google Benchmark; memcpy is the ceiling):")
-        extra = ["--benchmark_min_time=0.01"] if a.smoke else []
-        out = subprocess.run([a.micro_bench, *extra], check=True, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True).stdout
-        print("\n".join("  " + l for l in out.splitlines() if l.startswith("bm_")))
-    if a.async_bench and os.path.exists(a.async_bench):
-        print("\nasync client (bench/async_bench.py):", flush=True)
-        extra = ["--smoke"] if a.smoke else ["--rounds", str(a.rounds)]
-        subprocess.run(["/usr/bin/python3", str(ROOT / "bench" / "async_bench.py"),
-                        "--async-bench", a.async_bench, *extra], check=True)
-    print(f"\nload average after: {loadavg()}")
-    return 0
 
 
 def _start_without_dump(sink: SmtpSink):

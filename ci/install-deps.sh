@@ -14,6 +14,7 @@ packages=(
   # tests: pytest and the real third-party peers (aiosmtpd, Postfix's smtp-sink, swaks + its TLS)
   python3 python3-pytest python3-pytest-xdist python3-trustme python3-aiosmtpd
   postfix swaks libnet-ssleay-perl libio-socket-ssl-perl
+  iperf3  # bench/run.py: loopback TCP, one stream, as the ceiling for the streamed-body rows
   gsasl  # GNU SASL server for the SASL mechanisms' interop tests (client/sasl)
   dovecot-lmtpd  # Dovecot's LMTP server: a real LMTP peer for smtp-probe's tests (probe/tests)
   # other clients under the corpus (issue 18, harness/drivers/external): curl, swaks (above),

@@ -129,6 +129,7 @@ class Sink {
     mail_from_.clear();
     rcpt_to_.clear();
     message_.clear();
+    message_size_ = 0;
     bdat_failed_ = false;
     too_big_ = false;  // a refused message does not refuse the next one after RSET / MAIL
   }
@@ -259,12 +260,16 @@ class Sink {
 
   awaitable<bool> data() {
     wire::DotUnstuffer body(opts_.data_ending);
+    std::uint64_t dropped = 0;  // content counted and dropped: count-only mode, or too big
     while (true) {
       // Whatever arrived is fed as it is (the un-stuffer needs no lines): long lines are content.
       if (!io_->in.empty()) {
         if (body.feed(io_->in.take_all())) break;
-        if (body.message().size() > opts_.limits.max_message) too_big_ = true;
-        if (too_big_) body.clear_message();  // keep reading to the end, keep nothing
+        if (dropped + body.message().size() > opts_.limits.max_message) too_big_ = true;
+        if (too_big_ || !env_.maildir) {  // keep reading to the end, keep only the count
+          dropped += body.message().size();
+          body.clear_message();
+        }
         continue;
       }
       {
@@ -281,7 +286,8 @@ class Sink {
     // takes another form for the end, as a vulnerable server would).
     io_->in.unread(body.rest());
     if (body.refusal()) refused_ = *body.refusal();
-    co_return deliver(body.take_message());
+    const std::uint64_t size = dropped + body.message().size();
+    co_return deliver(body.take_message(), size);
   }
 
   awaitable<bool> bdat(std::string_view line) {
@@ -308,13 +314,12 @@ class Sink {
           co_return false;
         }
       }
-      auto take = std::min(need, io_->in.size());
-      auto piece = *io_->in.take_bytes(take);
-      if (message_.size() + piece.size() <= opts_.limits.max_message) {
-        message_ += piece;
-      } else {
-        too_big_ = true;
-      }
+      // Straight from the read buffer into the message; counted and dropped when nothing is
+      // stored (count-only mode) or once the message is too big.
+      const std::size_t take = std::min(need, io_->in.size());
+      too_big_ = too_big_ || message_size_ + take > opts_.limits.max_message;
+      io_->in.take_into(env_.maildir && !too_big_ ? &message_ : nullptr, take);
+      message_size_ += take;
       need -= take;
     }
     if (!in_transaction_ || recipients_ == 0) {
@@ -327,10 +332,16 @@ class Sink {
     }
     std::string msg;
     msg.swap(message_);
-    co_return deliver(std::move(msg));
+    co_return deliver(std::move(msg), message_size_);
   }
 
   bool deliver(std::string message) {
+    const std::uint64_t size = message.size();
+    return deliver(std::move(message), size);
+  }
+
+  // `size`: the message's octets; `message` holds them only when they are stored.
+  bool deliver(std::string message, std::uint64_t size) {
     std::string reply;
     if (too_big_) {
       reply = wire::format_reply(552, "5.3.4 Message too big");
@@ -339,7 +350,6 @@ class Sink {
           550, "5.5.2 Message refused: " + refused_ + " in the data (RFC 5321 section 4.1.1.4)");
     } else {
       std::string id = "-";
-      const std::uint64_t size = message.size();
       if (env_.maildir) {
         std::string error;
         if (opts_.envelope_headers) message = envelope_headers() + message;
@@ -355,7 +365,7 @@ class Sink {
         }
         ++report_.messages;
         ++totals_.messages;
-        totals_.message_bytes += message.size();
+        totals_.message_bytes += env_.maildir ? message.size() : size;  // as stored
         reply = wire::format_reply(250, "2.0.0 Ok: queued as " + id);
       }
     }
@@ -400,7 +410,8 @@ class Sink {
   SessionReport& report_;
   Summary& totals_;
   std::string out_;
-  std::string message_;
+  std::string message_;             // BDAT chunks so far, when the message is stored
+  std::uint64_t message_size_ = 0;  // BDAT octets so far, stored or not
   bool in_transaction_ = false;
   std::size_t recipients_ = 0;
   std::string mail_from_;

@@ -120,6 +120,51 @@ def test_pipelined_commands_and_bdat(fakeserver, tmp_path):
     assert maildir_messages(md) == [chunk1 + chunk2]
 
 
+def test_count_only_bdat_counts_every_octet(fakeserver):
+    # Without --maildir the sink drops BDAT payloads as they arrive (issue 20): the count must
+    # still be every octet of every chunk, across reads and in a second message.
+    srv = fakeserver("sink", "--quiet")
+    l = srv.listener("plain")
+    chunks = [b"Subject: count\r\n\r\n", b"x" * 300000, b"\r\n.last line\r\n"]
+    with socket.create_connection((l["host"], l["port"]), timeout=10) as c:
+        recv_replies(c, 1)
+        c.sendall(b"EHLO me\r\n")
+        recv_replies(c, 1)
+        for _ in range(2):
+            wire = b"MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\n"
+            for i, chunk in enumerate(chunks):
+                last = b" LAST" if i == len(chunks) - 1 else b""
+                wire += b"BDAT %d%s\r\n" % (len(chunk), last) + chunk
+            c.sendall(wire)
+            replies = recv_replies(c, 2 + len(chunks)).decode()
+            assert [r[:3] for r in replies.split("\r\n") if r] == ["250"] * 5, replies
+        c.sendall(b"QUIT\r\n")
+        recv_replies(c, 1)
+    srv.stop()
+    assert srv.exit_event is not None
+    assert srv.exit_event["messages"] == 2, srv.exit_event
+    assert srv.exit_event["message_bytes"] == 2 * sum(map(len, chunks)), srv.exit_event
+
+
+def test_count_only_data_counts_unstuffed_octets(fakeserver):
+    # Without --maildir DATA content is counted and dropped as it arrives (issue 20): the count is
+    # the un-stuffed message, whatever the reads.
+    srv = fakeserver("sink", "--quiet")
+    l = srv.listener("plain")
+    body = b"Subject: count\r\n\r\n" + b"..dot\r\n" + (b"y" * 998 + b"\r\n") * 400
+    with socket.create_connection((l["host"], l["port"]), timeout=10) as c:
+        recv_replies(c, 1)
+        c.sendall(b"EHLO me\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n")
+        recv_replies(c, 4)
+        c.sendall(body + b".\r\n")
+        assert recv_replies(c, 1).startswith(b"250")
+        c.sendall(b"QUIT\r\n")
+        recv_replies(c, 1)
+    srv.stop()
+    assert srv.exit_event["messages"] == 1, srv.exit_event
+    assert srv.exit_event["message_bytes"] == len(body) - 1, srv.exit_event  # one dot removed
+
+
 def test_lmtp_over_unix_replies_per_recipient(fakeserver, tmp_path):
     md = tmp_path / "Maildir"
     path = tmp_path / "lmtp.sock"

@@ -17,6 +17,13 @@ std::optional<std::string> LineBuffer::take_bytes(std::size_t n) {
   return out;
 }
 
+std::size_t LineBuffer::take_into(std::string* to, std::size_t n) {
+  const std::size_t k = n < buf_.size() ? n : buf_.size();
+  if (to != nullptr) to->append(buf_, 0, k);
+  buf_.erase(0, k);
+  return k;
+}
+
 bool LineBuffer::overlong() const {
   auto nl = buf_.find('\n');
   return nl == std::string::npos ? buf_.size() > max_line_ : nl + 1 > max_line_;

@@ -2,10 +2,14 @@
 #include <gtest/gtest.h>
 
 #include <cstddef>
+#include <cstdint>
+#include <ostream>
 #include <random>
 #include <smtp/wire/body_encoder.hpp>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <vector>
 
 #include "split_feed.hpp"
 
@@ -142,6 +146,159 @@ TEST(BodyEncoder, property_no_input_ends_data_early_and_content_survives) {
     ASSERT_EQ(message, normalise(in)) << test::visible(in);
     ASSERT_EQ(size, message.size()) << test::visible(in);
     ASSERT_EQ(wire, BodyEncoder::encode_all(in)) << "chunking changed the output";
+  }
+}
+
+// The encoder as the RFC states it, one byte at a time: the reference the run-copying encoder is
+// compared with (it was the encoder's first shape).
+class ReferenceEncoder {
+ public:
+  explicit ReferenceEncoder(bool dot_stuffing) : dot_stuffing_(dot_stuffing) {}
+
+  void encode(std::string_view chunk, std::string& out) {
+    for (std::size_t i = 0; i < chunk.size(); ++i) {
+      const char c = chunk[i];
+      if (pending_cr_) {
+        pending_cr_ = false;
+        end_line(out);
+        if (c == '\n') continue;
+      }
+      if (c == '\0') {
+        throw std::invalid_argument("NUL byte at offset " + std::to_string(consumed_ + i) +
+                                    " of the message body (RFC 5321 section 4.5.2)");
+      }
+      if (c == '\r') {
+        pending_cr_ = true;
+      } else if (c == '\n') {
+        end_line(out);
+      } else {
+        if (at_line_start_ && c == '.' && dot_stuffing_) out += '.';
+        out += c;
+        ++size_;
+        at_line_start_ = false;
+      }
+    }
+    consumed_ += chunk.size();
+  }
+  void finish(std::string& out) {
+    if (pending_cr_) {
+      pending_cr_ = false;
+      end_line(out);
+    }
+    if (!at_line_start_) end_line(out);
+    if (dot_stuffing_) out += ".\r\n";
+  }
+  std::size_t message_size() const { return size_ + (at_line_start_ && !pending_cr_ ? 0 : 2); }
+
+ private:
+  void end_line(std::string& out) {
+    out += "\r\n";
+    size_ += 2;
+    at_line_start_ = true;
+  }
+  bool dot_stuffing_;
+  bool at_line_start_ = true;
+  bool pending_cr_ = false;
+  std::size_t size_ = 0;
+  std::uint64_t consumed_ = 0;
+};
+
+// What one encoder made of the chunks: wire bytes, size, consumed count, or the refusal.
+struct Encoded {
+  std::string wire;
+  std::size_t size = 0;
+  std::uint64_t consumed = 0;
+  std::string refusal;
+  bool operator==(const Encoded&) const = default;
+  friend void PrintTo(const Encoded& e, std::ostream* os) {
+    *os << "wire " << test::visible(e.wire) << ", size " << e.size << ", consumed " << e.consumed
+        << (e.refusal.empty() ? "" : ", refused: " + e.refusal);
+  }
+};
+
+template <class Encoder>
+Encoded run_encoder(Encoder e, bool dot_stuffing, const std::vector<std::string_view>& chunks) {
+  Encoded r;
+  try {
+    for (auto c : chunks) {
+      e.encode(c, r.wire);
+      r.consumed += c.size();
+    }
+    r.size = e.message_size();
+    if constexpr (std::is_same_v<Encoder, BodyEncoder>) {
+      EXPECT_EQ(e.consumed(), r.consumed);
+      if (dot_stuffing) {
+        e.finish(r.wire);
+      } else {
+        e.finish_chunked(r.wire);
+      }
+    } else {
+      e.finish(r.wire);
+    }
+  } catch (const std::invalid_argument& ex) {
+    r.refusal = ex.what();
+  }
+  return r;
+}
+
+// Random messages of the shapes that matter for a run-copying scan: long runs of ordinary bytes
+// (so the 16- and 64-byte steps are taken) broken by CRLF, lone CR, lone LF, a '.' at the start
+// of a line or inside one, a rare NUL; line lengths from 0 to a few hundred bytes.
+std::string random_message(std::mt19937& rng) {
+  static const char* const kEndings[] = {"\r\n", "\r\n", "\r\n", "\r\n", "\n", "\r", "\n\r"};
+  std::string m;
+  const std::size_t lines = rng() % 6;
+  for (std::size_t l = 0; l <= lines; ++l) {
+    if (rng() % 3 == 0) m += '.';
+    if (rng() % 8 == 0) m += '.';
+    const std::size_t len = rng() % 4 == 0 ? rng() % 4 : rng() % 200;
+    for (std::size_t i = 0; i < len; ++i) {
+      const auto r = rng() % 400;
+      m += r == 0 ? '\0' : r < 3 ? '\r' : r < 6 ? '\n' : r < 12 ? '.' : char('a' + r % 26);
+    }
+    if (l < lines || rng() % 2 == 0) m += kEndings[rng() % 7];
+  }
+  return m;
+}
+
+TEST(BodyEncoder, matches_the_byte_at_a_time_reference_at_every_split) {
+  std::mt19937 rng(2026120520);
+  for (int round = 0; round < 400; ++round) {
+    const std::string in = random_message(rng);
+    for (bool dots : {true, false}) {
+      const Encoded expected = run_encoder(ReferenceEncoder(dots), dots, {in});
+      if (dots && expected.refusal.empty()) {
+        ASSERT_EQ(BodyEncoder::measure(in), expected.size) << test::visible(in);
+      }
+      if (!dots && !expected.refusal.empty()) {
+        EXPECT_THROW(BodyEncoder::measure(in), std::invalid_argument);
+      }
+      auto check = [&](const std::vector<std::string_view>& chunks, const std::string& how) {
+        // Against the reference fed the same chunks: everything, also what was written before
+        // a refusal; against the whole input: the outcome, which no chunking may change.
+        const Encoded got = run_encoder(BodyEncoder(dots), dots, chunks);
+        const Encoded same_chunks = run_encoder(ReferenceEncoder(dots), dots, chunks);
+        ASSERT_EQ(test::visible(got.wire), test::visible(same_chunks.wire))
+            << how << (dots ? "" : ", BDAT") << " of " << test::visible(in);
+        ASSERT_EQ(got, same_chunks) << how << " of " << test::visible(in);
+        ASSERT_EQ(got.refusal, expected.refusal) << how << " of " << test::visible(in);
+        if (expected.refusal.empty()) {
+          ASSERT_EQ(got, expected) << how << " of " << test::visible(in);
+        }
+      };
+      check({in}, "whole");
+      for (std::size_t i = 0; i <= in.size(); ++i) {
+        check({std::string_view(in).substr(0, i), std::string_view(in).substr(i)},
+              "split at " + std::to_string(i));
+      }
+      std::vector<std::string_view> chunks;
+      for (std::size_t pos = 0; pos < in.size();) {
+        const std::size_t n = 1 + rng() % 40;
+        chunks.push_back(std::string_view(in).substr(pos, n));
+        pos += n;
+      }
+      check(chunks, "random chunks");
+    }
   }
 }
 

@@ -19,6 +19,9 @@ class LineBuffer {
   std::optional<std::string> take_line();
   // Exactly n bytes, if buffered (BDAT chunks, raw expectations).
   std::optional<std::string> take_bytes(std::size_t n);
+  // Up to n bytes from the front, appended to *to or, with to == nullptr, dropped (a receiver
+  // that only counts); returns how many. No copy of its own: BDAT payloads at wire speed.
+  std::size_t take_into(std::string* to, std::size_t n);
   // True when the buffered partial line already exceeds the limit (the peer is not sending lines).
   bool overlong() const;
   bool has_line() const { return buf_.find('\n') != std::string::npos; }

@@ -43,28 +43,45 @@ class ReplyParser {
   bool failed() const { return error_.has_value(); }
   const std::optional<ReplyError>& error() const { return error_; }
   // Nothing of a reply has been fed yet (no partial line, no earlier line).
-  bool idle() const { return !done_ && !failed() && line_.empty() && !saw_cr_ && lines_.empty(); }
+  bool idle() const { return !done_ && !failed() && raw_.empty() && !saw_cr_; }
   // Returns the reply and makes the parser ready for the next one.
   Reply take();
   // The raw lines of the reply being assembled, CRLF included (debug output reads them before
-  // take()).
-  const std::vector<std::string>& raw_lines() const { return raw_lines_; }
+  // take()). The views are valid until the next feed(), take() or reset().
+  std::vector<std::string_view> raw_lines() const;
   const ReplyLimits& limits() const { return limits_; }
 
   void reset();
 
  private:
+  // Where a completed line lies in raw_: its raw bytes end at raw_end (CRLF included; they start
+  // where the previous line's end), its text (after the separator, blanks stripped) is
+  // [text_begin, text_end).
+  struct Line {
+    std::size_t raw_end;
+    std::size_t text_begin;
+    std::size_t text_end;
+  };
+
+  std::size_t whole_lines(std::string_view bytes);
+  std::size_t plain_bytes(std::string_view bytes) const;
+  void byte(char c);
   void end_line();
+  void line_violation();
   void fail(std::string rule, std::string_view shown);
+  // The current line so far, without CR.
+  std::string_view line() const { return std::string_view(raw_).substr(line_start_); }
 
   ReplyLimits limits_;
-  std::string line_;  // current line so far, without CR
+  // Every byte of the reply so far, in one buffer (no allocation per line): the completed lines
+  // with their CRLF, then the current line without its CR.
+  std::string raw_;
+  std::size_t line_start_ = 0;  // where the current line starts in raw_
   bool saw_cr_ = false;
   bool done_ = false;
   int code_ = 0;
   std::size_t reply_bytes_ = 0;
-  std::vector<std::string> lines_;  // text of each completed line
-  std::vector<std::string> raw_lines_;
+  std::vector<Line> lines_;  // the completed lines
   std::optional<ReplyError> error_;
 };
 
