@@ -9,6 +9,8 @@
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 
+#include "smtp/wire/endpoint.hpp"
+
 namespace smtp::probe {
 namespace {
 
@@ -112,10 +114,19 @@ class AsioConnection final : public Connection {
     tls_ = std::make_unique<asio::ssl::stream<Socket&>>(sock_, *ctx_);
     SSL* ssl = tls_->native_handle();
     if (!options.server_name.empty()) {
-      // SSL_set_tlsext_host_name is a macro with a C cast; this is what it expands to.
-      SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-               const_cast<char*>(options.server_name.c_str()));
-      SSL_set1_host(ssl, options.server_name.c_str());
+      const std::string name(wire::strip_brackets(options.server_name));
+      error_code not_ip;
+      asio::ip::make_address(name, not_ip);
+      if (!not_ip) {
+        // RFC 6066 section 3: an IP literal is never sent as the server name; the certificate
+        // must then carry the address (an iPAddress subjectAltName).
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name.c_str());
+      } else {
+        // SSL_set_tlsext_host_name is a macro with a C cast; this is what it expands to.
+        SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                 const_cast<char*>(name.c_str()));
+        SSL_set1_host(ssl, name.c_str());
+      }
     }
     try {
       run([&](auto handler) { tls_->async_handshake(asio::ssl::stream_base::client, handler); },

@@ -1,6 +1,8 @@
 #include "smtp/probe/player.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <deque>
 #include <optional>
 #include <stdexcept>
 #include <thread>
@@ -8,6 +10,8 @@
 #include "smtp/probe/reply_line.hpp"
 #include "smtp/scenario/escape.hpp"
 #include "smtp/scenario/transport.hpp"
+#include "smtp/wire/command_parser.hpp"
+#include "smtp/wire/reply_parser.hpp"
 
 namespace smtp::probe {
 
@@ -63,11 +67,49 @@ std::string shortened(std::string_view text) {
          std::to_string(text.size()) + " bytes)";
 }
 
-// A divergence: ends the play.
+// A divergence: ends the play. `words` says what the server did, for the report.
 struct Diverged {
   std::string reason;
   std::string received;
+  std::string words = {};
+  std::string command = {};
 };
+
+// A command as the report quotes it: visible, and short.
+std::string quoted(std::string_view line) {
+  constexpr std::size_t shown = 72;
+  std::string v = visible(line.substr(0, shown));
+  if (line.size() > shown) v += "...(" + std::to_string(line.size()) + " bytes)";
+  return v;
+}
+
+// What a server pattern asks for, in words: `503 *` -> "503", `250|251 *` -> "250 or 251",
+// `220*` -> "220", anything else quoted as written.
+std::string wanted(const scenario::LinePattern& pat) {
+  std::string_view src = pat.source();
+  if (src.starts_with("~ ")) return "a reply matching /" + std::string(src.substr(2)) + "/";
+  std::size_t i = 0;
+  while (i < src.size() && (std::isdigit(static_cast<unsigned char>(src[i])) || src[i] == 'x' ||
+                            src[i] == '|' || src[i] == '\\')) {
+    ++i;
+  }
+  const std::string_view rest = src.substr(i);
+  if (i >= 3 && (rest == " *" || rest == "*" || rest == "-*")) {
+    std::string codes(src.substr(0, i));
+    std::string out;
+    std::size_t start = 0;
+    for (;;) {
+      const auto bar = codes.find('|', start);
+      std::string one = codes.substr(start, bar == std::string::npos ? bar : bar - start);
+      if (!out.empty()) out += bar == std::string::npos ? " or " : ", ";
+      out += one;
+      if (bar == std::string::npos) break;
+      start = bar + 1;
+    }
+    return rest == "-*" ? out + " (a continuation line)" : out;
+  }
+  return "\"" + std::string(src) + "\"";
+}
 
 class Player {
  public:
@@ -96,18 +138,23 @@ class Player {
         conn_.close();
       }
       r.ok = true;
-      r.evidence = last_reply_.empty() ? "script followed" : shortened(last_reply_);
+      r.evidence = shortened(deciding_reply());
     } catch (const Diverged& d) {
       r.ok = false;
       r.reason = d.reason;
       r.received = shortened(d.received);
+      r.command = d.command;
       if (current != nullptr) {
         r.where = current->where.str();
         r.expected = current->text;
       }
-      r.evidence = d.reason;
-      if (!r.received.empty()) r.evidence += ": got " + r.received;
-      if (!r.expected.empty()) r.evidence += " (expected " + r.expected + ")";
+      if (!d.words.empty()) {
+        r.evidence = shortened(d.words);
+      } else {
+        r.evidence = d.reason;
+        if (!r.received.empty()) r.evidence += ": got " + r.received;
+        if (!d.command.empty()) r.evidence += " (in reply to " + d.command + ")";
+      }
       conn_.reset();
     }
     r.transcript = std::move(transcript_);
@@ -115,6 +162,79 @@ class Player {
   }
 
  private:
+  // The reply that decided a passed check: the last one to a command other than the RSET or QUIT
+  // that tidy up at the end of the script (a quiet pause or a verified certificate decides
+  // instead when the check has one).
+  std::string deciding_reply() const {
+    if (!frozen_evidence_.empty()) return frozen_evidence_;
+    if (answered_.empty()) return "script followed";
+    // A bare QUIT at the end tidies up, and so does a bare RSET unless nothing but the greeting or
+    // a hello came before it (RSET before EHLO).
+    auto opening = [](const std::string& c) {
+      const std::string v = wire::command_verb(c);
+      return c == "the greeting" || v == "EHLO" || v == "LHLO" || v == "HELO";
+    };
+    auto tidy = [&](std::size_t k) {
+      const std::string& c = answered_[k].first;
+      return c == "QUIT" || (c == "RSET" && !opening(answered_[k - 1].first));
+    };
+    std::size_t i = answered_.size() - 1;
+    while (i > 0 && tidy(i)) --i;
+    const auto& [cmd, reply] = answered_[i];
+    return cmd + " -> " + reply;
+  }
+
+  // A line the probe sends (no CRLF), outside or inside a message.
+  void note_sent(std::string_view line, bool crlf) {
+    if (in_data_) {
+      if (line == "." && crlf) end_of_data();
+      return;
+    }
+    const std::string verb = wire::command_verb(line);
+    if (verb == "RSET" || verb == "MAIL") accepted_rcpts_ = 0;
+    awaiting_.push_back(quoted(line));
+  }
+
+  // The end of a message: SMTP answers it once, LMTP once per accepted recipient (RFC 2033 4.2).
+  void end_of_data() {
+    in_data_ = false;
+    const int n = opt_.protocol == scenario::Protocol::lmtp ? std::max(accepted_rcpts_, 1) : 1;
+    for (int k = 1; k <= n; ++k) {
+      awaiting_.push_back(n == 1 ? std::string("the end of data")
+                                 : "the end of data (recipient " + std::to_string(k) + " of " +
+                                       std::to_string(n) + ")");
+    }
+    accepted_rcpts_ = 0;
+  }
+
+  // `C+` bytes: the command lines in them, a BDAT chunk skipped, message lines inside DATA.
+  void note_raw(std::string_view bytes) {
+    while (!bytes.empty()) {
+      const auto lf = bytes.find('\n');
+      std::string_view line = bytes.substr(0, lf);
+      const bool crlf = lf != std::string_view::npos && line.ends_with('\r');
+      if (crlf) line.remove_suffix(1);
+      bytes = lf == std::string_view::npos ? std::string_view() : bytes.substr(lf + 1);
+      if (lf == std::string_view::npos && !in_data_) break;  // an unfinished line: no reply yet
+      note_sent(line, crlf);
+      if (!in_data_ && wire::command_verb(line) == "BDAT") {
+        if (auto b = wire::parse_bdat(line)) {
+          bytes.remove_prefix(std::min<std::size_t>(bytes.size(), b->size));
+          if (b->last) {
+            awaiting_.pop_back();
+            awaiting_.push_back(quoted(line));
+            const int n =
+                opt_.protocol == scenario::Protocol::lmtp ? std::max(accepted_rcpts_, 1) : 1;
+            for (int k = 1; k < n; ++k) awaiting_.push_back(quoted(line));
+            accepted_rcpts_ = 0;
+          }
+        }
+      }
+    }
+  }
+
+  std::string awaited() const { return awaiting_.empty() ? std::string() : awaiting_.front(); }
+
   void record(char from, std::string_view bytes) {
     auto ms = std::chrono::duration<double, std::milli>(Clock::now() - start_).count();
     transcript_.push_back({from, ms, visible(bytes)});
@@ -132,7 +252,6 @@ class Player {
     if (batch_.empty()) return;
     std::string bytes = std::move(batch_);
     batch_.clear();
-    quitting_ = bytes.ends_with("QUIT\r\n");
     record('C', bytes);
     try {
       if (drip_) {
@@ -160,62 +279,84 @@ class Player {
     try {
       line = conn_.read_line(deadline_);
     } catch (const IoError& e) {
-      if (e.kind() == IoError::Kind::timeout)
-        throw Diverged{"no reply before the check's timeout", ""};
-      if (e.kind() == IoError::Kind::closed) throw Diverged{"the server closed the connection", ""};
-      throw Diverged{e.what(), ""};
+      const std::string cmd = awaited();
+      if (e.kind() == IoError::Kind::timeout) {
+        throw Diverged{"no reply before the check's timeout", "",
+                       cmd.empty() ? "" : "sent no reply to " + cmd + " within the check's timeout",
+                       cmd};
+      }
+      if (e.kind() == IoError::Kind::closed) {
+        throw Diverged{"the server closed the connection", "",
+                       cmd.empty() ? "" : "closed the connection instead of answering " + cmd, cmd};
+      }
+      throw Diverged{e.what(), "", "", cmd};
     }
     record('S', line.text + line.terminator);
-    std::string shown = visible(line.text + line.terminator);
-    if (line.terminator != "\r\n") {
-      throw Diverged{line.terminator.empty() ? "the server closed in the middle of a line"
-                                             : "reply line ends in a bare LF (RFC 5321 2.3.8)",
-                     shown};
+    if (line.terminator.empty()) {
+      throw Diverged{"the server closed in the middle of a line", visible(line.text),
+                     "closed the connection in the middle of a reply line: " + visible(line.text),
+                     awaited()};
     }
-    auto rl = classify_reply_line(line.text);
-    if (!rl) throw Diverged{"not a reply line (RFC 5321 4.2: three digits, then SP or '-')", shown};
-    if (open_code_ != 0 && rl->code != open_code_) {
-      throw Diverged{"multiline reply mixes codes " + std::to_string(open_code_) + " and " +
-                         std::to_string(rl->code) + " (RFC 5321 4.2.1)",
-                     shown};
+    // The client library's own parser, with its limits: what a client would refuse is a finding
+    // (the rule named), never tolerated here.
+    parser_.feed(line.text + line.terminator);
+    if (parser_.failed()) {
+      const auto& e = *parser_.error();
+      std::string shown = visible(line.text + line.terminator);
+      std::string cmd = awaited();
+      throw Diverged{e.rule + " (RFC 5321 4.2)", shown,
+                     "sent a reply a client must refuse (" + e.rule + ")" +
+                         (cmd.empty() ? std::string() : " to " + cmd) + ": " + shortened(shown),
+                     cmd};
     }
-    // PeerLimits: an endless multiline reply ends here, not at the check's timeout.
-    reply_lines_ += 1;
-    reply_bytes_ += line.text.size() + line.terminator.size();
-    if (reply_lines_ > scenario::PeerLimits::max_reply_lines) {
-      throw Diverged{"a reply of more than " +
-                         std::to_string(scenario::PeerLimits::max_reply_lines) +
-                         " lines (max_reply_lines)",
-                     ""};
-    }
-    if (reply_bytes_ > scenario::PeerLimits::max_reply_bytes) {
-      throw Diverged{"a reply of more than " +
-                         std::to_string(scenario::PeerLimits::max_reply_bytes) +
-                         " bytes (max_reply_bytes)",
-                     ""};
-    }
-    open_code_ = rl->continuation ? rl->code : 0;
-    if (!rl->continuation) reply_lines_ = reply_bytes_ = 0;
+    if (parser_.done()) parser_.take();
     return line;
   }
 
-  bool is_continuation(const Line& l) const {
-    auto rl = classify_reply_line(l.text);
-    return rl && rl->continuation;
-  }
+  // A line the parser accepted: "250-" continues the reply.
+  static bool is_continuation(const Line& l) { return l.text.size() > 3 && l.text[3] == '-'; }
 
   // A reply line against a pattern: a mismatch, or a limit of the pattern engine (issue 22: a
   // hostile server chooses the line, not the probe's stack or time), is a divergence.
-  static void check_match(const scenario::LinePattern& pat, const Line& line) {
+  void check_match(const scenario::LinePattern& pat, const Line& line) const {
     const scenario::MatchResult m = pat.match(line.text);
     if (m == scenario::MatchResult::matched) return;
     std::string shown = visible(std::string_view(line.text).substr(0, max_received_shown));
     if (line.text.size() > max_received_shown) {
       shown += "...(" + std::to_string(line.text.size()) + " bytes)";
     }
-    throw Diverged{m == scenario::MatchResult::too_complex ? scenario::too_complex_reason()
-                                                           : "the reply does not match",
-                   std::move(shown)};
+    if (m == scenario::MatchResult::too_complex) {
+      throw Diverged{scenario::too_complex_reason(), std::move(shown), "", awaited()};
+    }
+    const std::string cmd = awaited();
+    std::string words;
+    const bool quit_waiting =
+        std::any_of(awaiting_.begin() + (awaiting_.empty() ? 0 : 1), awaiting_.end(),
+                    [](const std::string& c) { return wire::command_verb(c) == "QUIT"; });
+    if (!injected_.empty()) {
+      words = "answered " + injected_.front() +
+              ", sent in plaintext with STARTTLS, inside TLS: " + shown +
+              " (the injected command was executed)";
+    } else if (quit_waiting && line.text.starts_with("221")) {
+      words = "answered QUIT (" + shown + ") while the reply to " + cmd +
+              " was still due: one reply short";
+    } else if (cmd.empty()) {
+      words = "sent " + shown + " when no reply was due; expected " + wanted(pat);
+    } else {
+      words = "answered " + cmd + " with " + shown + "; expected " + wanted(pat);
+    }
+    throw Diverged{"the reply does not match", std::move(shown), std::move(words), cmd};
+  }
+
+  // A whole reply read and matched: it answers the oldest command still waiting.
+  void answered(const Line& line) {
+    std::string cmd = awaited();
+    if (!awaiting_.empty()) awaiting_.pop_front();
+    injected_.clear();  // the first reply inside TLS was the one expected: they were discarded
+    const std::string verb = wire::command_verb(cmd);
+    if (verb == "RCPT" && line.text.starts_with("2")) ++accepted_rcpts_;
+    if (line.text.starts_with("354")) in_data_ = true;
+    answered_.emplace_back(cmd.empty() ? "(unprompted)" : cmd, visible(line.text));
   }
 
   void expect_line(const Step& s, const Step* next) {
@@ -228,7 +369,7 @@ class Player {
     }
     check_match(pat, line);
     if (!cont) {
-      if (!quitting_ && !evidence_frozen_) last_reply_ = line.text;
+      answered(line);
       return;
     }
     // The last continuation pattern before a final-line pattern stands for every further
@@ -272,7 +413,16 @@ class Player {
       bool closed = false;
       std::string extra = conn_.read_for(Clock::now(), closed);
       record('S', extra);
-      throw Diverged{"the server sent bytes after its STARTTLS reply, before TLS", visible(extra)};
+      throw Diverged{"the server sent bytes after its STARTTLS reply, before TLS", visible(extra),
+                     "sent " + visible(extra) +
+                         " after its reply to STARTTLS, before TLS began: it answered a command "
+                         "injected in plaintext"};
+    }
+    // Commands still waiting for a reply were sent in plaintext before the handshake (in the
+    // STARTTLS packet): a reply to them inside TLS means the server executed injected commands.
+    if (s != nullptr) {
+      injected_ = std::move(awaiting_);
+      awaiting_.clear();
     }
     TlsResult t;
     try {
@@ -289,10 +439,8 @@ class Player {
                      t.subject};
     }
     if (opt_.verify_certificate) {
-      last_reply_ = tls_note_;
-      evidence_frozen_ = true;
+      frozen_evidence_ = tls_note_;
     }
-    (void)s;
   }
 
   void starttls_prelude() {
@@ -326,19 +474,28 @@ class Player {
     } else {
       for (const auto& p : s.content) add(expand(p.literal()));
     }
-    if (s.kind == Step::Kind::data) out += ".\r\n";
+    if (s.kind == Step::Kind::data) {
+      out += ".\r\n";
+      end_of_data();
+    }
     batch_ += out;
   }
 
   // Returns true when the step ends the session.
   bool step(const Step& s, const Step* next) {
     switch (s.kind) {
-      case Step::Kind::client_line:
-        batch_ += expand(s.pattern->literal()) + "\r\n";
+      case Step::Kind::client_line: {
+        const std::string line = expand(s.pattern->literal());
+        batch_ += line + "\r\n";
+        note_sent(line, true);
         return false;
-      case Step::Kind::client_raw:
-        batch_ += expand(s.bytes);
+      }
+      case Step::Kind::client_raw: {
+        const std::string bytes = expand(s.bytes);
+        batch_ += bytes;
+        note_raw(bytes);
         return false;
+      }
       case Step::Kind::data:
       case Step::Kind::data_lines:
         send_message(s);
@@ -374,13 +531,27 @@ class Player {
           }
           if (!got.empty()) {
             record('S', got);
-            last_reply_ = visible(got);
-            throw Diverged{"the server answered where it must stay silent", visible(got)};
+            std::string sent =
+                answered_.empty() ? std::string() : " after " + answered_.back().first;
+            throw Diverged{"the server answered where it must stay silent", visible(got),
+                           "answered within " + std::to_string(s.duration.count()) +
+                               " ms where it had to stay silent (the bytes sent" + sent +
+                               " are not a complete command or message): " + visible(got)};
           }
-          if (closed) throw Diverged{"the server closed the connection during a quiet pause", ""};
-          last_reply_ =
-              "no reply during " + std::to_string(s.duration.count()) + " ms (" + last_reply_ + ")";
-          evidence_frozen_ = true;
+          // Closing says nothing, so it is silence too when the script ends the session next
+          // (a server may refuse bare LF and hang up); otherwise the script cannot go on.
+          const bool ends_next =
+              next == nullptr || next->kind == Step::Kind::reset || next->kind == Step::Kind::close;
+          if (closed && !ends_next) {
+            throw Diverged{"the server closed the connection during a quiet pause", ""};
+          }
+          frozen_evidence_ = "no reply during " + std::to_string(s.duration.count()) + " ms" +
+                             (closed ? " (the server closed the connection)" : "");
+          if (!answered_.empty()) {
+            frozen_evidence_ +=
+                " (after " + answered_.back().first + " -> " + answered_.back().second + ")";
+          }
+          awaiting_.clear();  // what was sent before the pause must not be answered
         } else {
           std::this_thread::sleep_until(until);
         }
@@ -413,7 +584,12 @@ class Player {
         }
         if (!got.empty()) {
           record('S', got);
-          throw Diverged{"the server sent bytes instead of closing", visible(got)};
+          throw Diverged{"the server sent bytes instead of closing", visible(got),
+                         "sent " + visible(got) + " instead of closing the connection"};
+        }
+        if (frozen_evidence_.empty() && !answered_.empty()) {
+          frozen_evidence_ = answered_.back().first + " -> " + answered_.back().second +
+                             ", then the server closed the connection";
         }
         conn_.close();
         return true;
@@ -432,12 +608,14 @@ class Player {
   std::size_t drip_chunk_ = 1;
   std::chrono::milliseconds drip_delay_{0};
   std::optional<Line> pending_;
-  int open_code_ = 0;
-  std::size_t reply_lines_ = 0;  // lines and bytes of the reply being read (PeerLimits)
-  std::size_t reply_bytes_ = 0;
-  std::string last_reply_;
-  bool quitting_ = false;
-  bool evidence_frozen_ = false;
+  wire::ReplyParser parser_;  // the client's limits (wire::ReplyLimits)
+  std::string frozen_evidence_;
+  // Commands sent whose replies have not been read yet, oldest first (the greeting is the first).
+  std::deque<std::string> awaiting_{"the greeting"};
+  std::vector<std::pair<std::string, std::string>> answered_;  // command, reply: every reply read
+  std::deque<std::string> injected_;  // sent before TLS, not answered before it
+  bool in_data_ = false;              // after a 354: lines sent are message content
+  int accepted_rcpts_ = 0;            // recipients accepted in this transaction (LMTP's replies)
   std::string tls_note_;
   std::vector<TranscriptEntry> transcript_;
 };

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cctype>
 
-#include "smtp/probe/reply_line.hpp"
+#include "smtp/scenario/escape.hpp"
 #include "smtp/wire/capabilities.hpp"
+#include "smtp/wire/command_parser.hpp"
+#include "smtp/wire/reply_parser.hpp"
 
 namespace smtp::probe {
 
@@ -25,14 +27,22 @@ std::unique_ptr<Connection> connect(const Options& o, Clock::time_point deadline
   return Connection::tcp(o.target.host, o.target.port, deadline);
 }
 
-// Lines of one reply (CRLF removed); throws IoError, also past scenario::PeerLimits' reply limits.
-std::vector<std::string> read_reply(Connection& c, Clock::time_point deadline) {
+// Lines of one reply (CRLF removed), read with the client's parser. Discovery goes on past a
+// grammar violation (the checks then report it, each naming the rule): the violation is noted in
+// `violations`, and the reply ends at the first line that does not continue it. Throws IoError.
+std::vector<std::string> read_reply(Connection& c, Clock::time_point deadline,
+                                    std::vector<std::string>& violations) {
   std::vector<std::string> lines;
+  wire::ReplyParser parser;
+  bool broken = false;
   std::size_t bytes = 0;
   for (;;) {
     Line l = c.read_line(deadline);
     bytes += l.text.size() + l.terminator.size();
-    if (lines.size() == scenario::PeerLimits::max_reply_lines ||
+    if (l.terminator.empty()) {
+      throw IoError(IoError::Kind::closed, "the server closed in the middle of a reply line");
+    }
+    if (lines.size() >= scenario::PeerLimits::max_reply_lines ||
         bytes > scenario::PeerLimits::max_reply_bytes) {
       throw IoError(IoError::Kind::failed,
                     "a reply of more than " +
@@ -41,14 +51,27 @@ std::vector<std::string> read_reply(Connection& c, Clock::time_point deadline) {
                         " bytes (max_reply_lines, max_reply_bytes)");
     }
     lines.push_back(l.text);
-    auto rl = classify_reply_line(l.text);
-    if (!rl || !rl->continuation) return lines;
+    if (!broken) {
+      parser.feed(l.text + l.terminator);
+      if (parser.failed()) {
+        broken = true;
+        violations.push_back(parser.error()->rule + ": " + scenario::visible(l.text));
+      } else if (parser.done()) {
+        return lines;
+      }
+    }
+    if (broken && !(l.text.size() > 3 && l.text[3] == '-')) return lines;
   }
 }
 
 int code_of(const std::vector<std::string>& reply) {
-  auto rl = classify_reply_line(reply.back());
-  return rl ? rl->code : 0;
+  const std::string& l = reply.back();
+  if (l.size() < 3 || !std::isdigit(static_cast<unsigned char>(l[0])) ||
+      !std::isdigit(static_cast<unsigned char>(l[1])) ||
+      !std::isdigit(static_cast<unsigned char>(l[2]))) {
+    return 0;
+  }
+  return (l[0] - '0') * 100 + (l[1] - '0') * 10 + (l[2] - '0');
 }
 
 EsmtpFeatures features(const std::vector<std::string>& ehlo) {
@@ -91,7 +114,7 @@ Discovery discover(const Options& o) {
         return d;
       }
     }
-    auto greeting = read_reply(*c, deadline);
+    auto greeting = read_reply(*c, deadline, d.violations);
     d.greeting = greeting.back();
     if (code_of(greeting) / 100 != 2) {
       d.phase = Phase::greeting;
@@ -100,7 +123,7 @@ Discovery discover(const Options& o) {
     }
     const std::string hello = o.protocol == scenario::Protocol::lmtp ? "LHLO " : "EHLO ";
     c->write(hello + o.helo_name + "\r\n", deadline);
-    d.ehlo_lines = read_reply(*c, deadline);
+    d.ehlo_lines = read_reply(*c, deadline, d.violations);
     if (code_of(d.ehlo_lines) != 250) {
       d.phase = Phase::hello;
       d.error = hello + "refused: " + d.ehlo_lines.back();
@@ -110,7 +133,7 @@ Discovery discover(const Options& o) {
     d.starttls_offered = has_feature(caps, "starttls");
     if (o.transport == scenario::Transport::starttls) {
       c->write("STARTTLS\r\n", deadline);
-      auto r = read_reply(*c, deadline);
+      auto r = read_reply(*c, deadline, d.violations);
       if (code_of(r) != 220) {
         d.phase = Phase::tls;
         d.error = "STARTTLS refused: " + r.back();
@@ -124,7 +147,7 @@ Discovery discover(const Options& o) {
         return d;
       }
       c->write(hello + o.helo_name + "\r\n", deadline);
-      d.ehlo_tls_lines = read_reply(*c, deadline);
+      d.ehlo_tls_lines = read_reply(*c, deadline, d.violations);
       if (code_of(d.ehlo_tls_lines) != 250) {
         d.phase = Phase::hello;
         d.error = hello + "refused after STARTTLS: " + d.ehlo_tls_lines.back();
@@ -135,7 +158,7 @@ Discovery discover(const Options& o) {
     d.capabilities.insert(caps.begin(), caps.end());
     c->write("QUIT\r\n", deadline);
     try {
-      read_reply(*c, deadline);
+      read_reply(*c, deadline, d.violations);
     } catch (const IoError&) {
       // a server that closes at once after QUIT is fine
     }
@@ -186,6 +209,24 @@ std::string skip_reason(const Check& check, const Options& o, const Discovery& d
   return "";
 }
 
+namespace {
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  return s;
+}
+
+// The first extension the check requires that discovery did not see, or "".
+std::string missing_extension(const Check& check, const Discovery& d) {
+  for (const auto& ext : check.required_ext) {
+    if (d.capabilities.count(lower(ext)) == 0) return ext;
+  }
+  return "";
+}
+
+}  // namespace
+
 Report run(const Options& o, const std::vector<Check>& checks, const Progress& progress) {
   Report rep;
   rep.options = o;
@@ -206,6 +247,10 @@ Report run(const Options& o, const std::vector<Check>& checks, const Progress& p
     }
   }
 
+  // A divergence from a policy, or from a SHOULD without --strict, is a warning.
+  auto warns = [&](const Check& ch) {
+    return ch.level == Level::policy || (ch.level == Level::should && !o.strict);
+  };
   bool failed = false;
   for (std::size_t i = 0; i < checks.size(); ++i) {
     const auto& ch = checks[i];
@@ -214,12 +259,18 @@ Report run(const Options& o, const std::vector<Check>& checks, const Progress& p
     r.file = ch.scenario.file;
     r.description = ch.scenario.description;
     r.reference = ch.reference;
+    r.level = ch.level;
     if (progress) progress(i, checks.size(), ch, nullptr);
     auto started = Clock::now();
     std::string why = skip_reason(ch, o, rep.discovery);
     if (!why.empty()) {
       r.verdict = Verdict::skip;
       r.evidence = why;
+      r.needs_delivery = why.starts_with("may deliver mail");
+    } else if (auto missing = missing_extension(ch, rep.discovery); !missing.empty()) {
+      r.verdict = warns(ch) ? Verdict::warn : Verdict::fail;
+      r.evidence = "does not advertise " + missing + " in its " +
+                   (o.protocol == scenario::Protocol::lmtp ? "LHLO" : "EHLO") + " reply";
     } else {
       auto deadline = started + o.check_timeout;
       PlayOptions po;
@@ -232,8 +283,17 @@ Report run(const Options& o, const std::vector<Check>& checks, const Progress& p
         auto conn = connect(o, deadline);
         conn->set_max_line(ch.scenario.max_line.value_or(Connection::default_max_line));
         r.play = play(ch.scenario.steps, *conn, vars, po, deadline);
-        r.verdict = r.play.ok ? Verdict::pass : (ch.warn_only ? Verdict::warn : Verdict::fail);
+        r.verdict = r.play.ok ? Verdict::pass : (warns(ch) ? Verdict::warn : Verdict::fail);
         r.evidence = r.play.evidence;
+        // The server refused what the check builds on (STARTTLS for the injection check): there
+        // is nothing to judge, which is not a failure.
+        const std::string verb = wire::command_verb(r.play.command);
+        if (!r.play.ok && !r.play.received.empty() && !verb.empty() &&
+            std::find(ch.preconditions.begin(), ch.preconditions.end(), verb) !=
+                ch.preconditions.end()) {
+          r.verdict = Verdict::skip;
+          r.evidence = "does not apply: the server " + r.play.evidence;
+        }
       } catch (const IoError& e) {
         r.verdict = Verdict::fail;
         r.evidence = e.what();

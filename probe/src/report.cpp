@@ -1,6 +1,7 @@
 #include "smtp/probe/report.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -58,6 +59,30 @@ std::string xml_escape(std::string_view s) {
   return out;
 }
 
+// The checks that did not run because they may deliver mail: a clean run must not read as a
+// clean bill for what was never tried.
+std::vector<std::string> not_tested(const Report& r) {
+  std::vector<std::string> out;
+  for (const auto& c : r.results) {
+    if (c.verdict == Verdict::skip && c.needs_delivery) out.push_back(c.name);
+  }
+  return out;
+}
+
+std::string transcript_text(const CheckResult& c) {
+  std::string out;
+  for (const auto& e : c.play.transcript) {
+    char t[32];
+    std::snprintf(t, sizeof t, "%9.1f ms ", e.t_ms);
+    out += t;
+    out += e.from;
+    out += ": ";
+    out += e.data;
+    out += "\n";
+  }
+  return out;
+}
+
 std::string pad(std::string s, std::size_t width) {
   if (s.size() < width) s.append(width - s.size(), ' ');
   return s;
@@ -76,6 +101,8 @@ std::string to_table(const Report& r) {
         << (d.tls->verified ? " (verified)" : " (not verified: " + d.tls->verify_error + ")")
         << "\n";
   }
+  for (const auto& v : d.violations)
+    out << "discovery: a reply a client must refuse: " << v << "\n";
   if (r.phase != Phase::ok && r.phase != Phase::checks) {
     out << "stopped at " << phase_name(r.phase) << ": " << d.error << "\n";
     return out.str();
@@ -94,6 +121,11 @@ std::string to_table(const Report& r) {
   out << "\n"
       << counts[0] << " pass, " << counts[1] << " fail, " << counts[2] << " warn, " << counts[3]
       << " skip; exit " << static_cast<int>(r.phase) << " (" << phase_name(r.phase) << ")\n";
+  if (auto nt = not_tested(r); !nt.empty()) {
+    out << "not tested: ";
+    for (std::size_t i = 0; i < nt.size(); ++i) out << (i ? ", " : "") << nt[i];
+    out << " (they may deliver mail: give --rcpt ADDR --allow-delivery)\n";
+  }
   return out.str();
 }
 
@@ -122,6 +154,7 @@ std::string to_json(const Report& r, bool transcripts) {
                    {"verify_error", d.tls->verify_error}};
   }
   if (!d.error.empty()) disc["error"] = d.error;
+  disc["violations"] = d.violations;
   j["discovery"] = disc;
   ordered_json checks = ordered_json::array();
   ordered_json counts = {{"pass", 0}, {"fail", 0}, {"warn", 0}, {"skip", 0}};
@@ -130,6 +163,7 @@ std::string to_json(const Report& r, bool transcripts) {
     jc["name"] = c.name;
     jc["verdict"] = to_string(c.verdict);
     jc["reference"] = c.reference;
+    jc["level"] = to_string(c.level);
     jc["description"] = c.description;
     jc["evidence"] = c.evidence;
     jc["file"] = c.file;
@@ -151,6 +185,7 @@ std::string to_json(const Report& r, bool transcripts) {
     checks.push_back(jc);
   }
   j["summary"] = counts;
+  j["not_tested"] = not_tested(r);
   j["checks"] = checks;
   // A hostile server's bytes reach the report raw in places (a reply quoted as evidence): invalid
   // UTF-8 is replaced, never a json::type_error that ends the probe (issue 22).
@@ -181,7 +216,11 @@ std::string to_junit(const Report& r) {
         << xml_escape(c.reference.empty() ? "check" : c.reference) << "\" name=\""
         << xml_escape(c.name) << "\" time=\"" << c.duration_ms / 1000 << "\">";
     if (c.verdict == Verdict::fail) {
-      out << "\n    <failure message=\"" << xml_escape(c.evidence) << "\"/>\n  ";
+      // The transcript goes with the failure: what was sent and received, CR/LF made visible.
+      out << "\n    <failure message=\"" << xml_escape(c.evidence) << "\" type=\""
+          << to_string(c.level) << "\">";
+      if (!c.play.where.empty()) out << xml_escape("at " + c.play.where + "\n");
+      out << xml_escape(transcript_text(c)) << "</failure>\n  ";
     } else if (c.verdict == Verdict::skip) {
       out << "\n    <skipped message=\"" << xml_escape(c.evidence) << "\"/>\n  ";
     } else if (c.verdict == Verdict::warn) {

@@ -34,12 +34,18 @@ async def main() -> None:
     p.add_argument("--key")
     p.add_argument("--size", type=int, default=0)
     p.add_argument("--messages", required=True)
+    p.add_argument("--sni-log", help="append the server name of every TLS handshake (or '-')")
     a = p.parse_args()
     handler = Handler(a.messages)
     tls = None
     if a.cert:
         tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         tls.load_cert_chain(a.cert, a.key)
+        if a.sni_log:
+            def note_sni(_sock, name, _ctx):
+                with open(a.sni_log, "a", encoding="utf-8") as f:
+                    f.write(f"{name or '-'}\n")
+            tls.sni_callback = note_sni
 
     def factory():
         if a.lmtp:

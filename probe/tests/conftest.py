@@ -110,3 +110,15 @@ def dovecot():
         s.stop()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def strict_server():
+    """strict_server.py: refuses commands before EHLO and commands sent ahead of a reply."""
+    import subprocess
+    p = subprocess.Popen([probe_servers.PYTHON, str(Path(__file__).parent / "strict_server.py")],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    port = probe_servers.read_ready(p, "strict_server").split()[1]
+    yield ["--server", f"127.0.0.1:{port}"]
+    p.kill()
+    p.wait()

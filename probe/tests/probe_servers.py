@@ -47,8 +47,9 @@ class Aiosmtpd:
         self.messages = workdir / "messages.jsonl"
         self.messages.touch()
         argv = [PYTHON, str(HERE / "aiosmtpd_probe_server.py"), "--messages", str(self.messages)]
+        self.sni_log = workdir / "sni.log"
         if cert:
-            argv += ["--cert", str(cert), "--key", str(key)]
+            argv += ["--cert", str(cert), "--key", str(key), "--sni-log", str(self.sni_log)]
         if size:
             argv += ["--size", str(size)]
         if lmtp_unix:
@@ -58,6 +59,10 @@ class Aiosmtpd:
         parts = read_ready(self.proc, "aiosmtpd").split()
         self.target = (["--unix", parts[2], "--lmtp"] if parts[1] == "unix"
                        else ["--server", f"{parts[2]}:{parts[3]}"])
+
+    def sni_names(self) -> list[str]:
+        """The server name of each TLS handshake so far ('-' when the client sent none)."""
+        return self.sni_log.read_text().split() if self.sni_log.exists() else []
 
     def delivered(self) -> list[dict]:
         return [json.loads(l) for l in self.messages.read_text().splitlines() if l.strip()]

@@ -61,8 +61,9 @@ TEST(Report, JunitMarksFailuresAndSkipsAndEscapesText) {
   auto x = to_junit(sample());
   EXPECT_NE(x.find("tests=\"4\" failures=\"1\" errors=\"0\" skipped=\"1\""), std::string::npos)
       << x;
+  // the failure element now carries the transcript (JunitFailureCarriesTheTranscript)
   EXPECT_NE(x.find("<failure message=\"the server answered where it must stay silent: got 250 "
-                   "queued &lt;x&gt;\"/>"),
+                   "queued &lt;x&gt;\" type=\"MUST\">"),
             std::string::npos)
       << x;
   EXPECT_NE(x.find("<skipped message=\"the server does not advertise PIPELINING\"/>"),
@@ -77,4 +78,28 @@ TEST(Report, StoppedBeforeTheChecksIsOneJunitError) {
   r.discovery.error = "cannot connect to /run/lmtp";
   EXPECT_NE(to_junit(r).find("errors=\"1\""), std::string::npos);
   EXPECT_NE(to_table(r).find("stopped at connect: cannot connect to /run/lmtp"), std::string::npos);
+}
+
+// Issue 17: a run that skipped the checks that may deliver says which, last; JUnit failures carry
+// the transcript.
+TEST(Report, SkippedDeliveryChecksAreNamedAsNotTested) {
+  Report r = sample();
+  CheckResult smug;
+  smug.name = "smuggling-nul";
+  smug.verdict = Verdict::skip;
+  smug.needs_delivery = true;
+  smug.evidence = "may deliver mail: needs --rcpt and --allow-delivery";
+  r.results.push_back(smug);
+  auto t = to_table(r);
+  EXPECT_NE(t.find("\nnot tested: smuggling-nul (they may deliver mail"), std::string::npos) << t;
+  auto j = nlohmann::json::parse(to_json(r));
+  EXPECT_EQ(j["not_tested"], nlohmann::json::array({"smuggling-nul"}));
+  EXPECT_EQ(to_table(sample()).find("not tested"), std::string::npos);
+}
+
+TEST(Report, JunitFailureCarriesTheTranscript) {
+  auto x = to_junit(sample());
+  EXPECT_NE(x.find("at scenarios/server/smuggling-bare-lf.scn:16"), std::string::npos) << x;
+  EXPECT_NE(x.find("S: 250 queued\\r\\n"), std::string::npos) << x;
+  EXPECT_NE(x.find("type=\"MUST\""), std::string::npos) << x;
 }

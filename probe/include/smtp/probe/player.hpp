@@ -45,7 +45,12 @@ struct PlayResult {
   std::string expected;  // the step as written
   std::string received;  // made visible
   std::string reason;
-  std::string evidence;  // one line for the report
+  // The command whose reply diverged ("MAIL FROM:<a@b>", "the greeting", "the end of data"), or
+  // "" when the divergence was not about a reply to a command (a quiet pause, a TLS handshake).
+  std::string command;
+  // Passed: the reply that decided it (the last reply to a command other than the RSET or QUIT
+  // that tidy up at the end), as `COMMAND -> REPLY`. Failed: what the server did, in words.
+  std::string evidence;
   std::vector<TranscriptEntry> transcript;
 };
 

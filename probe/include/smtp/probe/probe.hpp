@@ -29,6 +29,7 @@ struct Options {
   bool allow_delivery = false;
   TlsOptions tls;
   std::chrono::milliseconds check_timeout{15000};
+  bool strict = false;  // a SHOULD not met fails instead of warning
 };
 
 // Exit status by phase, in the spirit of swaks: the first phase that went wrong.
@@ -50,6 +51,9 @@ struct Discovery {
   std::vector<std::string> ehlo_tls_lines;          // after STARTTLS, when it was done
   std::map<std::string, std::string> capabilities;  // the set the checks run under
   bool starttls_offered = false;
+  // Replies during discovery that a client must refuse (the rule and the line): discovery goes on,
+  // the checks that read such a reply fail naming the rule.
+  std::vector<std::string> violations;
   std::optional<TlsResult> tls;
 };
 
@@ -58,7 +62,9 @@ struct CheckResult {
   std::string file;
   std::string description;
   std::string reference;
+  Level level = Level::must;
   Verdict verdict = Verdict::skip;
+  bool needs_delivery = false;  // skipped because it may deliver mail (not tested: say so)
   std::string evidence;
   double duration_ms = 0;
   PlayResult play;  // empty for skipped checks

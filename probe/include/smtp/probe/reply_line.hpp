@@ -1,20 +1,11 @@
 #pragma once
-// Pure helpers for reading server replies in the client role (RFC 5321 section 4.2): no I/O.
-#include <optional>
+// How a server pattern reads a reply in the client role: no I/O. The reply itself is parsed by
+// the client's wire::ReplyParser (RFC 5321 section 4.2), never by a copy here.
 #include <string_view>
 
 #include "smtp/scenario/pattern.hpp"
 
 namespace smtp::probe {
-
-struct ReplyLine {
-  int code = 0;
-  bool continuation = false;  // "250-..." (more lines follow)
-};
-
-// A reply line is three digits, then space, '-' or the end (RFC 5321 section 4.2). nullopt for
-// anything else.
-std::optional<ReplyLine> classify_reply_line(std::string_view line);
 
 // A pattern written for one continuation line: it starts (after `~ ` for a regex) with a code or
 // code class and a '-': `250-*`, `2xx-*`, `~ 250-(?!STARTTLS).*`. Any other server pattern stands
