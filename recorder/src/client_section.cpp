@@ -472,6 +472,27 @@ void derive_client_section(const SessionLog& log, sc::Scenario& scn,
     scn.clients = {"cpp", "cpp-async"};
     scn.clients_note = join(reasons, "; ");
   }
+  // The client sent QUIT and closed without its reply. smtplib's LMTP does that after a message to
+  // several recipients: it reads one reply after the end of data and takes the next recipient's
+  // as QUIT's. Only a client that does the same follows this script; ours reads every reply.
+  const bool quit_unanswered =
+      n > 0 && cmds[n - 1].verb == "QUIT" && cmds[n - 1].codes.empty() && !log.server_closed;
+  bool lmtp_several = false;
+  for (const auto& t : log.transactions) {
+    const auto* end = t.data ? &cmds[*t.data].codes : nullptr;
+    if (!t.data && !t.chunks.empty()) end = &cmds[t.chunks.back()].codes;
+    if (end && end->size() > (t.data ? 2u : 1u)) lmtp_several = true;
+  }
+  if (quit_unanswered && log.protocol == sc::Protocol::lmtp && lmtp_several && reasons.empty()) {
+    scn.clients = {"smtplib"};
+    scn.clients_note =
+        "the client read one reply after the end of data and closed with a recipient's reply as "
+        "QUIT's (smtplib's LMTP); our client reads one reply per recipient and waits for QUIT's";
+  } else if (quit_unanswered) {
+    notes.push_back(
+        "The client closed without waiting for the reply to QUIT: a client that waits for it "
+        "does not follow the end of this script.");
+  }
   for (const auto& t : log.transactions) {
     if (t.bare_lf_lines) {
       notes.push_back("The message had lines ending in a bare LF; the client section sends CRLF.");
