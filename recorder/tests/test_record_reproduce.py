@@ -167,6 +167,8 @@ class Case:
     chunking: bool | None = None
     messages: int = 1
     mail_options: list[str] = field(default_factory=list)
+    chunk_size: int | None = None  # the scenario client's `option: chunk_size=`
+    rcpts: list[str] = field(default_factory=lambda: list(RCPTS))
 
 
 def live_scenario(case: Case, upstream: Upstream, path: Path) -> Path:
@@ -180,11 +182,13 @@ def live_scenario(case: Case, upstream: Upstream, path: Path) -> Path:
         lines.append(f"option: pipelining={int(case.pipelining)}")
     if case.chunking is not None:
         lines.append(f"option: chunking={int(case.chunking)}")
+    if case.chunk_size is not None:
+        lines.append(f"option: chunk_size={case.chunk_size}")
     if case.starttls:
         lines.append("client: starttls")
     if case.login:
         lines.append(f"client: login {USER} {PASSWORD}")
-    to = ",".join(RCPTS)
+    to = ",".join(case.rcpts)
     opts = f" mail_options={','.join(case.mail_options)}" if case.mail_options else ""
     if case.messages > 1:
         lines.append("client: sendmail_many " + " ".join([f"{SENDER} {to}"] * case.messages) + opts)
@@ -205,7 +209,7 @@ def run_cli(case: Case, upstream: Upstream, rec: Recorder, tmp_path: Path, ca: P
     args = rec.client_args() + ["--from", SENDER, "--timeout", "10"]
     for _ in range(case.messages):
         args += ["--data", str(data)]
-    for r in RCPTS:
+    for r in case.rcpts:
         args += ["--to", r]
     if upstream.lmtp:
         args.append("--lmtp")
@@ -304,7 +308,10 @@ POSTFIX_CASES = {
     "cli-no-pipelining": Case("cli", pipelining=False),
     "cli-no-chunking-no-pipelining": Case("cli", chunking=False, pipelining=False),
     "cli-sendmail-many": Case("cli", messages=3),
-    "cli-smtputf8-8bitmime": Case("cli", mail_options=["SMTPUTF8", "BODY=8BITMIME"]),
+    "cli-smtputf8-8bitmime": Case("cli", mail_options=["SMTPUTF8", "BODY=8BITMIME"],
+                                  rcpts=["j\u00f6rg@harness.test", "bob@harness.test"]),
+    "cpp-chunk-size": Case("cpp", chunk_size=50),
+    "cpp-async-chunk-size-no-pipelining": Case("cpp-async", chunk_size=40, pipelining=False),
     "cpp-starttls": Case("cpp", starttls=True),
     "cpp-async-defaults": Case("cpp-async"),
     "cpp-async-starttls-no-chunking": Case("cpp-async", starttls=True, chunking=False),
@@ -335,6 +342,9 @@ def test_postfix(name, postfix, certs, tmp_path):
         assert "starttls" in steps, text
     for o in case.mail_options:
         assert o in text, text
+    if case.chunk_size:
+        assert options.get("chunk_size") == str(case.chunk_size), text
+        assert steps.count("bdat") == len(MESSAGE) // case.chunk_size + 1, text
 
 
 # -- Dovecot LMTP: one reply per recipient after the end of data -----------------------------------
