@@ -189,34 +189,27 @@ struct ChunkSize {
   bool expressible = true;
 };
 
-std::vector<std::size_t> predicted_chunks(std::size_t total, bool pipelined, std::size_t size) {
-  std::vector<std::size_t> out;
-  std::size_t first = pipelined ? std::min(client_body_piece, size) : size;
-  std::size_t left = total;
-  std::size_t limit = first;
-  while (true) {
-    if (left < limit) {
-      out.push_back(left);
-      return out;
-    }
-    out.push_back(limit);  // a full chunk: the end is not known yet, LAST comes with the next
-    left -= limit;
-    limit = size;
-    if (left == 0) {
-      out.push_back(0);
-      return out;
-    }
+// Whether our client, with this chunk size, cuts a message into exactly these chunks: every chunk
+// full (the first at most 64 KiB when it rides in a pipelined group) but the last, which is
+// shorter, or empty when the message ended on a chunk boundary (the end is only known then).
+// Walks the recorded chunks, so hostile sizes cost nothing.
+bool cut_like(const std::vector<std::size_t>& sizes, bool pipelined, std::size_t size) {
+  if (size == 0 || sizes.empty()) return false;
+  for (std::size_t i = 0; i + 1 < sizes.size(); ++i) {
+    const std::size_t full = i == 0 && pipelined ? std::min(client_body_piece, size) : size;
+    if (sizes[i] != full) return false;
   }
+  const std::size_t last_full =
+      sizes.size() == 1 && pipelined ? std::min(client_body_piece, size) : size;
+  return sizes.back() < last_full;
 }
 
 ChunkSize chunk_size_of(const std::vector<std::size_t>& sizes, bool pipelined) {
   ChunkSize c;
   if (sizes.size() < 2) return c;
-  std::size_t total = 0;
-  for (auto s : sizes) total += s;
-  if (predicted_chunks(total, pipelined, client_default_chunk) == sizes) return c;
+  if (cut_like(sizes, pipelined, client_default_chunk)) return c;
   const std::size_t candidate = *std::max_element(sizes.begin(), sizes.end() - 1);
-  if (candidate > 0 && predicted_chunks(total, pipelined, candidate) == sizes) {
+  if (cut_like(sizes, pipelined, candidate)) {
     c.option = candidate;
     return c;
   }

@@ -198,6 +198,8 @@ void SessionBuilder::on_reply(const wire::Reply& reply) {
     mode_ = ClientMode::data;
     data_command_ = idx;
     unstuffer_ = wire::DotUnstuffer{};
+    message_.clear();
+    message_too_big_ = false;
     data_lines_ = 0;
     data_cut_noted_ = false;
   } else if (cmd.verb == "STARTTLS") {
@@ -231,7 +233,7 @@ void SessionBuilder::take_client_bytes() {
     if (mode_ == ClientMode::bdat_payload) {
       const auto n = std::min(bdat_left_, client_in_.size());
       if (n > 0) {
-        chunks_ += *client_in_.take_bytes(n);
+        keep_message(*client_in_.take_bytes(n));
         bdat_left_ -= n;
       }
       if (bdat_left_ > 0) return;
@@ -240,8 +242,10 @@ void SessionBuilder::take_client_bytes() {
       if (cmd.bdat->last && cmd.transaction) {
         auto& tx = log_.transactions[*cmd.transaction];
         tx.ended = true;
-        tx.message = std::move(chunks_);
-        chunks_.clear();
+        tx.message = std::move(message_);
+        tx.message_too_big = message_too_big_;
+        message_.clear();
+        message_too_big_ = false;
       }
       continue;
     }
@@ -258,9 +262,24 @@ void SessionBuilder::take_client_bytes() {
   }
 }
 
+// The message as the server received it, for the client section's `message:`; past what a scenario
+// file may hold it is not kept (the file could not carry it anyway), so a huge message costs no
+// memory here.
+void SessionBuilder::keep_message(std::string_view bytes) {
+  if (message_too_big_) return;
+  if (message_.size() + bytes.size() > sc::ParserLimits::max_file_bytes) {
+    message_too_big_ = true;
+    message_.clear();
+    message_.shrink_to_fit();
+    return;
+  }
+  message_ += bytes;
+}
+
 void SessionBuilder::on_data_line(std::string_view raw) {
   if (!unstuffer_.feed(raw)) {
     ++data_lines_;
+    keep_message(unstuffer_.take_message());
     return;
   }
   mode_ = ClientMode::commands;
@@ -273,7 +292,8 @@ void SessionBuilder::on_data_line(std::string_view raw) {
     auto& tx = log_.transactions[*cmd.transaction];
     tx.ended = true;
     tx.bare_lf_lines = unstuffer_.bare_lf_lines();
-    tx.message = unstuffer_.take_message();
+    tx.message = std::move(message_);
+    tx.message_too_big = message_too_big_;
   }
   due_.push_back(Due{data_command_, true, std::nullopt});
 }
@@ -296,13 +316,15 @@ void SessionBuilder::on_command_line(std::string_view raw) {
     cmd.verb = wire::command_verb(line);
   }
   const std::size_t idx = log_.commands.size();
+  if (cmd.verb == "BDAT" && crlf) cmd.bdat = wire::parse_bdat(line);
   if (cmd.verb == "MAIL") {
     Transaction tx;
     tx.mail = idx;
     tx.pipelining_offered = wire::has_feature(log_.features, "pipelining");
     tx.chunking_offered = wire::has_feature(log_.features, "chunking");
     log_.transactions.push_back(std::move(tx));
-    chunks_.clear();
+    message_.clear();
+    message_too_big_ = false;
     cmd.transaction = log_.transactions.size() - 1;
   } else if ((cmd.verb == "RCPT" || cmd.verb == "DATA" || cmd.verb == "BDAT") &&
              !log_.transactions.empty() && !log_.transactions.back().ended) {
@@ -310,11 +332,10 @@ void SessionBuilder::on_command_line(std::string_view raw) {
     auto& tx = log_.transactions.back();
     if (cmd.verb == "RCPT") tx.rcpts.push_back(idx);
     if (cmd.verb == "DATA") tx.data = idx;
-    if (cmd.verb == "BDAT") tx.chunks.push_back(idx);
+    if (cmd.verb == "BDAT" && cmd.bdat) tx.chunks.push_back(idx);
   }
   Due due{idx, false, std::nullopt};
   if (cmd.verb == "BDAT") {
-    cmd.bdat = crlf ? wire::parse_bdat(line) : std::nullopt;
     if (!cmd.bdat) {
       problem("a BDAT line that is not 'BDAT <size> [LAST]' with CRLF: '" + sc::visible(line) +
               "'; its chunk cannot be framed");
@@ -457,6 +478,15 @@ void SessionBuilder::client_closed(double t_ms) {
 Recording SessionBuilder::finish() {
   flush_server();
   if (!ended_) write_partial_client_line();
+  if (rec_.scenario.steps.empty()) {
+    // A script needs a step: the session ended before either side sent a byte.
+    problem("nothing was exchanged: the session ended before either side sent a byte");
+    ended_ = false;
+    Step s;
+    s.kind = Step::Kind::close;
+    push_step(std::move(s));
+    ended_ = true;
+  }
   auto& scn = rec_.scenario;
   scn.name = options_.name;
   scn.description = options_.description;
@@ -464,6 +494,14 @@ Recording SessionBuilder::finish() {
   scn.protocol = options_.protocol;
   scn.transports = {options_.transport};
   scn.file = options_.name + ".scn";
+  for (const auto& tx : log_.transactions) {
+    if (tx.message_too_big) {
+      rec_.problems.push_back("a message was larger than a scenario file may be (" +
+                              std::to_string(sc::ParserLimits::max_file_bytes) +
+                              " bytes): `message:` cannot carry it");
+      break;
+    }
+  }
   std::vector<std::string> notes;
   derive_client_section(log_, scn, notes);
   if (const auto size = sc::write(rec_.scenario, rec_.comments).size();

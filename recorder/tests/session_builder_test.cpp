@@ -388,3 +388,22 @@ TEST(SessionBuilder, ReplyInsideAnOpenMessageIsNoted) {
       << r.text();
   EXPECT_NE(r.text().find("still open by RFC 5321"), std::string::npos) << r.text();
 }
+
+// A chunk larger than a scenario file may be: recorded as a `bdat` step, the message not kept in
+// memory, and a problem saying `message:` cannot carry it (never a crash, never unbounded memory).
+TEST(SessionBuilder, MessageLargerThanAFileIsAProblem) {
+  const std::size_t size = sc::ParserLimits::max_file_bytes + 1000;
+  Live l;
+  l.S("220 mx\r\n").C("EHLO x\r\n").S("250-mx\r\n250 CHUNKING\r\n");
+  l.C("MAIL FROM:<a@b>\r\n").S("250 ok\r\n").C("RCPT TO:<c@d>\r\n").S("250 ok\r\n");
+  l.C("BDAT " + std::to_string(size) + " LAST\r\n");
+  const std::string piece(64 * 1024, 'x');
+  for (std::size_t sent = 0; sent < size; sent += piece.size())
+    l.C(std::string_view(piece).substr(0, std::min(piece.size(), size - sent)), 0);
+  l.S("250 ok\r\n").C("QUIT\r\n").S("221 bye\r\n");
+  l.b.server_closed(l.t += 1);
+  auto r = l.b.finish();
+  ASSERT_EQ(r.problems.size(), 1u) << r.text();
+  EXPECT_NE(r.problems[0].find("message:"), std::string::npos);
+  EXPECT_NE(r.text().find("bdat * last"), std::string::npos);
+}

@@ -91,7 +91,7 @@ class SessionBuilder {
   void take_client_bytes();
   void on_command_line(std::string_view raw);
   void on_data_line(std::string_view raw);
-  void end_message(std::size_t command);
+  void keep_message(std::string_view bytes);
   void cut_message(std::string_view why);
   void client_line_step(const Command& cmd);
   void push_step(scenario::Step step);
@@ -118,7 +118,8 @@ class SessionBuilder {
   bool data_cut_noted_ = false;
   std::size_t bdat_command_ = 0;
   std::size_t bdat_left_ = 0;
-  std::string chunks_;  // BDAT: the message so far (every chunk since MAIL)
+  std::string message_;  // the message so far (DATA content un-stuffed, or every chunk since MAIL)
+  bool message_too_big_ = false;
   bool auth_response_next_ = false;
   StartTls starttls_state_ = StartTls::none;
   std::optional<int> starttls_reply_;

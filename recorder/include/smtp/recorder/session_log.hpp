@@ -34,6 +34,7 @@ struct Transaction {
   std::vector<std::size_t> chunks;  // BDAT commands, in order
   bool ended = false;               // the end of the message was sent (final dot, BDAT LAST)
   std::string message;              // as the server received it (un-stuffed; chunks joined)
+  bool message_too_big = false;     // larger than a scenario file: not kept
   std::size_t bare_lf_lines = 0;    // DATA lines that ended in a bare LF
   // What the EHLO/LHLO reply in force when MAIL was sent advertised.
   bool pipelining_offered = false;
