@@ -34,7 +34,6 @@ char upper(char c) {
   return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
 }
 
-
 // RFC 2920 section 3.1: these may be followed by more commands before their reply (when
 // PIPELINING was advertised); every other command ends a group. Message content (after DATA's
 // 354, up to the dot) and BDAT chunks may be followed by more as well.
@@ -339,11 +338,11 @@ class Player {
       if (s.kind == Step::Kind::data_lines && index == s.count) break;
       auto line = co_await read_line(s);
       if (!line) co_return false;
-      if (s.kind == Step::Kind::data && *line == ".\r\n") {
+      // One definition of the end of data (wire/end_of_data.hpp): only <CRLF>.<CRLF>.
+      if (body.feed(*line) && s.kind == Step::Kind::data) {
         ended = true;
         break;
       }
-      body.feed(*line);
       if (body.message().size() > limits_.max_message) {
         {
           bool r_ = diverge(s, "", "message larger than " + std::to_string(limits_.max_message));

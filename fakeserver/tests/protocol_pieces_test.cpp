@@ -77,6 +77,9 @@ TEST(DotUnstuffer, BareLfDotIsContentNotTheEnd) {
   wire::DotUnstuffer body;
   EXPECT_FALSE(body.feed(".\n"));  // smuggling attempt: not the end of data
   EXPECT_EQ(body.bare_lf_lines(), 1u);
+  // <LF>.<CRLF> is not <CRLF>.<CRLF> either (this test used to accept it as the end).
+  EXPECT_FALSE(body.feed(".\r\n"));
+  EXPECT_EQ(body.first_other_form(), wire::DataEnding::crlf_dot_lf);
   EXPECT_TRUE(body.feed(".\r\n"));
 }
 

@@ -19,6 +19,7 @@
 #include "smtp/fakeserver/server.hpp"
 #include "smtp/scenario/json.hpp"
 #include "smtp/scenario/parser.hpp"
+#include "smtp/wire/end_of_data.hpp"
 #include "smtp/wire/endpoint.hpp"
 
 namespace {
@@ -221,6 +222,15 @@ int main(int argc, char** argv) {
       "USER:PASSWORD accepted by AUTH PLAIN/LOGIN (repeatable); with users given, MAIL "
       "needs AUTH first. Default: any credentials are accepted");
   sink->add_option("--auth-file", auth_file, "FILE of USER:PASSWORD lines, as --auth-user");
+  std::vector<std::string> data_endings;
+  std::string bare_lf = "content";
+  sink->add_option("--data-ending", data_endings,
+                   "FORM=ACTION: what the sink does with an end-of-data form other than "
+                   "<CRLF>.<CRLF> (FORM: lf-dot-lf, crlf-dot-lf, lf-dot-crlf, cr-dot-cr, "
+                   "crlf-dot-cr, cr-dot-crlf, crlf-dot-nul-crlf; ACTION: content (default, RFC "
+                   "5321), ends-data (a server open to SMTP smuggling), refuse); repeatable");
+  sink->add_option("--bare-lf", bare_lf,
+                   "content (default) or refuse: a message with a line ending in a bare LF");
   sink->add_flag("--envelope-headers", envelope_headers,
                  "store messages with Return-Path: and Delivered-To: headers in front (the "
                  "envelope is always in MAILDIR/envelope/NAME.json)");
@@ -308,6 +318,28 @@ int main(int argc, char** argv) {
   if (sink->parsed()) {
     options.mode = ServerOptions::Mode::sink;
     options.envelope_headers = envelope_headers;
+    for (const auto& spec : data_endings) {
+      const auto eq = spec.find('=');
+      const auto form = smtp::wire::data_ending_named(spec.substr(0, eq));
+      const auto action = eq == std::string::npos
+                              ? std::nullopt
+                              : smtp::wire::ending_action_named(spec.substr(eq + 1));
+      if (!form || !action || *form == smtp::wire::DataEnding::crlf_dot_crlf) {
+        std::cerr << "smtp-fakeserver: --data-ending expects FORM=ACTION with FORM one of "
+                     "lf-dot-lf, crlf-dot-lf, lf-dot-crlf, cr-dot-cr, crlf-dot-cr, cr-dot-crlf, "
+                     "crlf-dot-nul-crlf and ACTION content, ends-data or refuse; got '"
+                  << spec << "'\n";
+        return exit_usage;
+      }
+      options.data_ending.set(*form, *action);
+    }
+    if (bare_lf == "refuse") {
+      options.data_ending.bare_lf_line = smtp::wire::EndingAction::refuse;
+    } else if (bare_lf != "content") {
+      std::cerr << "smtp-fakeserver: --bare-lf expects content or refuse, got '" << bare_lf
+                << "'\n";
+      return exit_usage;
+    }
     if (!auth_file.empty()) {
       std::error_code ec;
       std::ifstream in(auth_file);

@@ -13,6 +13,7 @@
 
 #include "smtp/fakeserver/report.hpp"
 #include "smtp/scenario/model.hpp"
+#include "smtp/wire/end_of_data.hpp"
 
 namespace smtp::fakeserver {
 
@@ -69,6 +70,9 @@ struct ServerOptions {
   // Sink mode: stored messages start with Return-Path: <from> and one Delivered-To: per
   // recipient (as a delivery agent writes them); off by default: messages are stored byte-exact.
   bool envelope_headers = false;
+  // Sink mode: what ends DATA (wire/end_of_data.hpp). RFC 5321 by default; a test may make the
+  // sink behave as a server vulnerable to one smuggling form (ends-data) or one that refuses it.
+  wire::EndOfDataPolicy data_ending = wire::EndOfDataPolicy::rfc5321();
   // Keep every scripted session's report for reports() (in-process tests); the CLI prints them
   // instead and turns this off, so a long run does not grow.
   bool keep_reports = true;

@@ -13,6 +13,8 @@ class LineBuffer {
   explicit LineBuffer(std::size_t max_line) : max_line_(max_line) {}
 
   void append(std::string_view bytes) { buf_.append(bytes); }
+  // Puts bytes back in front (what followed an end of data inside a line: the next command).
+  void unread(std::string_view bytes) { buf_.insert(0, bytes); }
   // The next complete line (terminator included: "\r\n" or a bare "\n"), if one is buffered.
   std::optional<std::string> take_line();
   // Exactly n bytes, if buffered (BDAT chunks, raw expectations).
