@@ -138,9 +138,15 @@ void SessionBuilder::server_bytes(std::string_view bytes, double t_ms) {
   if (mode_ == ClientMode::data) {
     // By RFC 5321 the message is still open (no CRLF.CRLF yet): the lines so far are the cut,
     // and the file says the server spoke there; it does not guess where the server ended it.
+    const auto other = unstuffer_.first_other_form();
     cut_message(
         "The server sent the next bytes while the message was still open by RFC 5321's rule (no "
-        "CRLF.CRLF from the client yet); the lines before them are read as 'data-lines'.");
+        "CRLF.CRLF from the client yet" +
+        (other ? "; the client sent " + std::string(wire::name_of(*other)) +
+                     ", which this server may "
+                     "have taken as the end"
+               : std::string()) +
+        "); the lines before them are read as 'data-lines'.");
   }
   gap(t_ms);
   server_pending_ += bytes;
@@ -282,7 +288,14 @@ void SessionBuilder::on_data_line(std::string_view raw) {
     keep_message(unstuffer_.take_message());
     return;
   }
+  // RFC 5321's rule (the default policy, as the fake server's): only CRLF.CRLF ended it.
+  keep_message(unstuffer_.take_message());
   mode_ = ClientMode::commands;
+  if (const auto other = unstuffer_.first_other_form()) {
+    comment("The message held " + std::string(wire::name_of(*other)) +
+            ", which RFC 5321 does not take as the end of data: recorded (and replayed) as "
+            "content.");
+  }
   Step s;
   s.kind = Step::Kind::data;  // no D: lines: dates and message-ids vary from run to run
   push_step(std::move(s));

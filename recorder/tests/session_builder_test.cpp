@@ -387,6 +387,7 @@ TEST(SessionBuilder, ReplyInsideAnOpenMessageIsNoted) {
   EXPECT_NE(script_of(s).find("data-lines 4\nS: 250 queued\nclose\n"), std::string::npos)
       << r.text();
   EXPECT_NE(r.text().find("still open by RFC 5321"), std::string::npos) << r.text();
+  EXPECT_NE(r.text().find("lf-dot-lf"), std::string::npos) << r.text();
 }
 
 // A chunk larger than a scenario file may be: recorded as a `bdat` step, the message not kept in
