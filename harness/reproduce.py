@@ -3,10 +3,15 @@ section against it with the C++ client (smtp-scenario-client) and/or Python's sm
 each client's debug trace, the server's step report (divergence file:line, transcript with CR/LF
 visible) and a verdict.
 
-    /usr/bin/python3 -m harness.reproduce FILE [--transport T] [--client cpp|smtplib|both]
+    /usr/bin/python3 -m harness.reproduce FILE [--transport T]
+                                         [--client cpp|cpp-async|smtplib|both|all]
 
-Exit status: 0 every client ended as the file expects and the server's session followed the
-script, 1 some did not, 2 the file or the command line is wrong / the tools are not built.
+`both` is cpp and smtplib, `all` adds cpp-async (the C++ client's async API). A client the file's
+`clients:` header leaves out is not run: its verdict is SKIP with the file's `note-clients:`.
+
+Exit status: 0 every client run ended as the file expects and the server's session followed the
+script (at least one client ran), 1 some did not, 2 the file or the command line is wrong / the
+tools are not built.
 
 It reuses the matrix's pieces (harness/matrix.py: the dump, the C++ driver runner, the outcome
 comparison, the session rendering, the certificates), so a file reproduces exactly as the matrix
@@ -128,6 +133,7 @@ class Verdict:
     outcome_problems: list[str]  # the client's outcome vs the file's `expect:`
     session_problems: list[str]  # the server's session vs the script
     session: dict | None
+    skipped: str = ""  # not run: the file's `clients:` leaves this client out (the note says why)
 
     @property
     def problems(self) -> list[str]:
@@ -135,15 +141,16 @@ class Verdict:
 
     @property
     def passed(self) -> bool:
-        return not self.problems
+        return not self.skipped and not self.problems
 
 
 def run_client(client: str, path: Path, scenario: dict, served: Served,
                certs: matrix.Certs | None) -> Verdict:
     """One client against the served file: its outcome vs `expect:` (or `expect-smtplib:`), and
     the server's session report (it must have followed the script)."""
-    if client == "cpp":
-        run = matrix.run_cpp(str(path), served.listener, certs.ca if certs else None)
+    if client in ("cpp", "cpp-async"):
+        run = matrix.run_cpp(str(path), served.listener, certs.ca if certs else None,
+                             async_api=client == "cpp-async")
         outcome, trace = run.outcome, run.trace
     else:
         context = ssl.create_default_context(cafile=str(certs.ca)) if certs else None
@@ -186,9 +193,14 @@ def reproduce(path: Path, transport: str | None, clients: list[str],
     with tempfile.TemporaryDirectory(prefix="smtpkit-reproduce-") as tmp:
         certs = matrix.make_certs(Path(tmp) / "certs") if needs_certs(scenario, transport) else None
         served = serve(path, transport, Path(tmp), certs)
+        allowed = scenario.get("clients") or []
         try:
             for client in clients:
-                v = run_client(client, path, scenario, served, certs)
+                if allowed and client not in allowed:
+                    v = Verdict(client, {}, [], [], [], None,
+                                skipped=scenario.get("clients_note") or "left out by `clients:`")
+                else:
+                    v = run_client(client, path, scenario, served, certs)
                 verdicts.append(v)
                 report(v, scenario, transport, out)
         finally:
@@ -199,6 +211,11 @@ def reproduce(path: Path, transport: str | None, clients: list[str],
 def report(v: Verdict, scenario: dict, transport: str, out) -> None:
     expect = scenario["client"]["expect"] or {}
     print(f"=== {scenario['file']} over {transport} with the {v.client} client", file=out)
+    if v.skipped:
+        print(f"VERDICT ({v.client}): SKIP (the file's clients: leaves it out: {v.skipped})",
+              file=out)
+        print(file=out)
+        return
     print(f"expected: {expect.get('text')}", file=out)
     print(f"got:      {matrix.describe(v.outcome)}", file=out)
     print("client trace:", file=out)
@@ -224,20 +241,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("file", type=Path, help="a scenario file (.scn)")
     parser.add_argument("--transport", choices=matrix.TRANSPORTS,
                         help="default: the first transport the file declares")
-    parser.add_argument("--client", choices=("cpp", "smtplib", "both"), default="cpp")
+    parser.add_argument("--client", choices=("cpp", "cpp-async", "smtplib", "both", "all"),
+                        default="cpp")
     args = parser.parse_args(argv)
     missing = matrix.missing_reason()
     if missing:
         print(f"reproduce: {missing}", file=sys.stderr)
         return 2
-    clients = ["cpp", "smtplib"] if args.client == "both" else [args.client]
+    clients = {"both": ["cpp", "smtplib"], "all": ["cpp", "cpp-async", "smtplib"]}.get(
+        args.client, [args.client])
     try:
         verdicts = reproduce(args.file.resolve(), args.transport, clients)
     except ValueError as e:
         print(f"reproduce: {e}", file=sys.stderr)
         return 2
-    ok = all(v.passed for v in verdicts)
-    each = ", ".join(f"{v.client}: {'pass' if v.passed else 'fail'}" for v in verdicts)
+    ran = [v for v in verdicts if not v.skipped]
+    ok = bool(ran) and all(v.passed for v in ran)
+    each = ", ".join(f"{v.client}: {'skip' if v.skipped else 'pass' if v.passed else 'fail'}"
+                     for v in verdicts)
     print(f"reproduce: {'PASS' if ok else 'FAIL'} ({each})")
     return 0 if ok else 1
 

@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
+#include <limits>
 
+#include "smtp/recorder/client_section.hpp"
 #include "smtp/scenario/escape.hpp"
 #include "smtp/scenario/parser.hpp"
+#include "smtp/wire/command_parser.hpp"
+#include "smtp/wire/path_parser.hpp"
 
 namespace smtp::recorder {
 
@@ -15,22 +18,8 @@ using sc::Step;
 
 namespace {
 
-// The placeholders a recorded AUTH exchange is replayed with (RFC 4954: the live credentials
-// are never written; the fake server accepts any response where the recording had one).
-constexpr const char* placeholder_user = "recorded-user";
-constexpr const char* placeholder_password = "recorded-password";
-
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) {
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-  }
-  return out;
-}
-
 std::string first_word(std::string_view line) {
-  auto sp = line.find(' ');
-  return std::string(line.substr(0, sp));
+  return std::string(line.substr(0, line.find(' ')));
 }
 
 std::string rest_after_word(std::string_view line) {
@@ -38,45 +27,26 @@ std::string rest_after_word(std::string_view line) {
   return sp == std::string_view::npos ? std::string() : std::string(line.substr(sp + 1));
 }
 
-// "MAIL FROM:<a@b> SIZE=12 BODY=8BITMIME" -> address "a@b", params {"SIZE=12", "BODY=8BITMIME"}.
-void split_path(std::string_view line, std::string& address, std::vector<std::string>& params) {
-  auto lt = line.find('<');
-  auto gt = line.find('>', lt == std::string_view::npos ? 0 : lt);
-  std::string_view after;
-  if (lt != std::string_view::npos && gt != std::string_view::npos) {
-    address = std::string(line.substr(lt + 1, gt - lt - 1));
-    after = line.substr(gt + 1);
-  } else {
-    auto colon = line.find(':');
-    auto value = colon == std::string_view::npos ? std::string_view{} : line.substr(colon + 1);
-    auto sp = value.find(' ');
-    address = std::string(value.substr(0, sp));
-    after = sp == std::string_view::npos ? std::string_view{} : value.substr(sp);
-  }
-  std::size_t i = 0;
-  while (i < after.size()) {
-    while (i < after.size() && after[i] == ' ') ++i;
-    auto j = after.find(' ', i);
-    if (j == std::string_view::npos) j = after.size();
-    if (j > i) params.emplace_back(after.substr(i, j - i));
-    i = j;
-  }
-}
-
-bool is_size_param(std::string_view p) {
-  return upper(p.substr(0, 5)) == "SIZE=";
-}
-
-bool positive(int code) {
-  return code >= 200 && code < 300;
+// What the recorder takes from the server as one reply: the players' common limits.
+wire::ReplyLimits recorder_reply_limits(std::size_t max_line) {
+  wire::ReplyLimits l;
+  l.max_line = max_line;
+  l.max_lines = sc::PeerLimits::max_reply_lines;
+  l.max_reply_bytes = sc::PeerLimits::max_reply_bytes;
+  return l;
 }
 
 }  // namespace
 
-SessionBuilder::SessionBuilder(BuilderOptions options) : options_(std::move(options)) {
+SessionBuilder::SessionBuilder(BuilderOptions options)
+    : options_(std::move(options)),
+      server_lines_(options_.max_line),
+      replies_(recorder_reply_limits(options_.max_line)),
+      client_in_(options_.max_line) {
   // A longer limit than the players' default goes into the file, so that its replay takes the
   // same lines.
   if (options_.max_line != sc::PeerLimits::max_line) rec_.scenario.max_line = options_.max_line;
+  log_.protocol = options_.protocol;
 }
 
 void SessionBuilder::push_step(Step step) {
@@ -106,9 +76,11 @@ void SessionBuilder::gap(double t_ms) {
   last_t_ = t_ms;
 }
 
+// The server's bytes of one write, as steps: each CRLF line that reads back as itself is `S:`,
+// everything else (bare LF, controls, a line cut short) goes out byte for byte as `S+`.
 void SessionBuilder::flush_server() {
   if (server_pending_.empty()) return;
-  std::string raw;  // bytes that are not clean reply lines, sent as one S+
+  std::string raw;
   auto flush_raw = [&] {
     if (raw.empty()) return;
     Step s;
@@ -117,27 +89,23 @@ void SessionBuilder::flush_server() {
     raw.clear();
     push_step(std::move(s));
   };
-  std::string_view rest = server_pending_;
-  while (!rest.empty()) {
-    auto end = rest.find("\r\n");
-    if (end == std::string_view::npos) {
-      raw += rest;
-      break;
-    }
-    auto line = rest.substr(0, end);
-    if (sc::writable_as_server_line(line)) {
+  wire::LineBuffer lines(std::numeric_limits<std::size_t>::max());
+  lines.append(server_pending_);
+  server_pending_.clear();
+  while (auto line = lines.take_line()) {
+    const auto text = wire::strip_eol(*line);
+    if (wire::ends_with_crlf(*line) && sc::writable_as_server_line(text)) {
       flush_raw();
       Step s;
       s.kind = Step::Kind::server_line;
-      s.pattern = LinePattern::exact_bytes(std::string(line));
+      s.pattern = LinePattern::exact_bytes(std::string(text));
       push_step(std::move(s));
     } else {
-      raw += rest.substr(0, end + 2);
+      raw += *line;
     }
-    rest.remove_prefix(end + 2);
   }
+  raw += lines.take_all();
   flush_raw();
-  server_pending_.clear();
 }
 
 void SessionBuilder::line_too_long(const char* side) {
@@ -145,8 +113,19 @@ void SessionBuilder::line_too_long(const char* side) {
           std::to_string(options_.max_line) + " bytes (max-line): the session ends here");
   ended_ = true;
   over_limit_ = true;
-  server_line_.clear();
-  client_partial_.clear();
+}
+
+void SessionBuilder::cut_message(std::string_view why) {
+  if (data_lines_ == 0) return;
+  Step s;
+  s.kind = Step::Kind::data_lines;
+  s.count = data_lines_;
+  push_step(std::move(s));
+  data_lines_ = 0;
+  if (!data_cut_noted_) {
+    data_cut_noted_ = true;
+    comment(std::string(why));
+  }
 }
 
 void SessionBuilder::server_bytes(std::string_view bytes, double t_ms) {
@@ -156,63 +135,88 @@ void SessionBuilder::server_bytes(std::string_view bytes, double t_ms) {
             " more byte(s) after the session ended here: " + sc::visible(bytes.substr(0, 80)));
     return;
   }
+  if (mode_ == ClientMode::data) {
+    // By RFC 5321 the message is still open (no CRLF.CRLF yet): the lines so far are the cut,
+    // and the file says the server spoke there; it does not guess where the server ended it.
+    const auto other = unstuffer_.first_other_form();
+    cut_message(
+        "The server sent the next bytes while the message was still open by RFC 5321's rule (no "
+        "CRLF.CRLF from the client yet" +
+        (other ? "; the client sent " + std::string(wire::name_of(*other)) +
+                     ", which this server may "
+                     "have taken as the end"
+               : std::string()) +
+        "); the lines before them are read as 'data-lines'.");
+  }
   gap(t_ms);
-  if (in_data_ && data_lines_ > 0) {
-    // The server spoke in the middle of the message: cut the message here.
-    Step s;
-    s.kind = Step::Kind::data_lines;
-    s.count = data_lines_;
-    push_step(std::move(s));
-    data_lines_ = 0;
-  }
   server_pending_ += bytes;
-  server_line_ += bytes;
-  std::size_t nl;
-  while ((nl = server_line_.find('\n')) != std::string::npos) {
-    if (nl + 1 > options_.max_line) return line_too_long("server");
-    std::string line = server_line_.substr(0, nl);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    server_line_.erase(0, nl + 1);
-    on_server_line(line);
+  server_lines_.append(bytes);
+  while (auto line = server_lines_.take_line()) {
+    if (line->size() > options_.max_line) return line_too_long("server");
+    replies_.feed(*line);
+    if (replies_.failed()) {
+      // Not a reply line (garbage, a bare LF): kept byte for byte in the script; it answers
+      // nothing, so the reply being assembled is dropped too.
+      replies_.reset();
+      continue;
+    }
+    if (replies_.done()) on_reply(replies_.take());
   }
-  if (server_line_.size() > options_.max_line) line_too_long("server");
+  if (server_lines_.overlong()) line_too_long("server");
 }
 
-void SessionBuilder::on_server_line(std::string_view line) {
-  if (line.size() < 3) return;
-  for (std::size_t i = 0; i < 3; ++i) {
-    if (line[i] < '0' || line[i] > '9') return;
+std::size_t SessionBuilder::accepted_recipients(std::size_t transaction) const {
+  std::size_t n = 0;
+  for (auto r : log_.transactions[transaction].rcpts) {
+    const auto& codes = log_.commands[r].codes;
+    if (!codes.empty() && (codes[0] == 250 || codes[0] == 251)) ++n;
   }
-  if (line.size() > 3 && line[3] != ' ') return;  // a continuation line (or garbage)
-  on_reply((line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0'));
+  return n;
 }
 
-void SessionBuilder::on_reply(int code) {
-  if (awaiting_.empty()) {
-    if (!greeting_) greeting_ = code;
+void SessionBuilder::on_reply(const wire::Reply& reply) {
+  if (due_.empty()) {
+    if (!log_.greeting) log_.greeting = reply.code;
     return;
   }
-  auto idx = awaiting_.front();
-  awaiting_.pop_front();
-  Command& cmd = commands_[idx];
-  cmd.codes.push_back(code);
-  cmd.answered = true;
-  if (cmd.verb == "DATA" && !cmd.data_done && cmd.codes.size() == 1) {
-    if (code == 354) {
-      in_data_ = true;
-      data_command_ = idx;
-      message_.clear();
-      data_lines_ = 0;
-    }
+  Due& due = due_.front();
+  const std::size_t idx = due.command;
+  if (mode_ == ClientMode::bdat_payload && idx == bdat_command_ && bdat_left_ > 0) {
+    // Replies to the commands before BDAT may come while its chunk is on the way (PIPELINING);
+    // a reply to the BDAT itself cannot, and a `bdat` step reads its whole chunk first.
+    problem("the server answered BDAT with " + std::to_string(bdat_left_) +
+            " byte(s) of its chunk still to come");
+  }
+  const bool end = due.end_of_data;
+  Command& cmd = log_.commands[idx];
+  cmd.codes.push_back(reply.code);
+  if (end && options_.protocol == sc::Protocol::lmtp && cmd.transaction) {
+    // RFC 2033 section 4.2: one reply per accepted recipient. The RCPT replies were all read
+    // before this one (replies come in order), so the count is known now.
+    if (!due.lmtp_left)
+      due.lmtp_left = std::max<std::size_t>(accepted_recipients(*cmd.transaction), 1);
+    if (--*due.lmtp_left == 0) due_.pop_front();
+  } else {
+    due_.pop_front();
+  }
+  if (end) return;
+  if (cmd.verb == "DATA" && reply.code == 354) {
+    mode_ = ClientMode::data;
+    data_command_ = idx;
+    unstuffer_ = wire::DotUnstuffer{};
+    message_.clear();
+    message_too_big_ = false;
+    data_lines_ = 0;
+    data_cut_noted_ = false;
   } else if (cmd.verb == "STARTTLS") {
     starttls_state_ = StartTls::answered;
-    starttls_reply_ = code;
+    starttls_reply_ = reply.code;
   } else if (cmd.verb == "AUTH" || cmd.verb.empty()) {
-    auth_response_next_ = code == 334;
-  } else if (cmd.verb == "MAIL") {
-    rcpt_accepted_ = 0;
-  } else if (cmd.verb == "RCPT" && (code == 250 || code == 251)) {
-    ++rcpt_accepted_;
+    auth_response_next_ = reply.code == 334;
+  } else if ((cmd.verb == "EHLO" || cmd.verb == "LHLO") && reply.code == 250) {
+    log_.features = wire::parse_ehlo_features(reply.text);
+  } else if (cmd.verb == "HELO" && reply.code == 250) {
+    log_.features.clear();
   }
 }
 
@@ -223,63 +227,146 @@ std::optional<int> SessionBuilder::take_starttls_reply() {
 }
 
 void SessionBuilder::client_bytes(std::string_view bytes, double t_ms) {
-  if (bytes.empty()) return;
-  if (ended_) return;
+  if (bytes.empty() || ended_) return;
   flush_server();
   last_t_ = t_ms;
-  client_partial_ += bytes;
-  std::size_t nl;
-  while ((nl = client_partial_.find('\n')) != std::string::npos) {
-    if (nl + 1 > options_.max_line) return line_too_long("client");
-    std::string raw = client_partial_.substr(0, nl + 1);
-    client_partial_.erase(0, nl + 1);
-    on_client_line(raw);
-  }
-  if (client_partial_.size() > options_.max_line) line_too_long("client");
+  client_in_.append(bytes);
+  take_client_bytes();
 }
 
-void SessionBuilder::on_client_line(std::string_view raw) {
-  if (in_data_) {
-    std::string_view line = raw;
-    if (line.ends_with("\r\n")) {
-      line.remove_suffix(2);
-    } else {
-      line.remove_suffix(1);
-      bare_lf_in_data_ = true;
+void SessionBuilder::take_client_bytes() {
+  while (!ended_) {
+    if (mode_ == ClientMode::bdat_payload) {
+      const auto n = std::min(bdat_left_, client_in_.size());
+      if (n > 0) {
+        keep_message(*client_in_.take_bytes(n));
+        bdat_left_ -= n;
+      }
+      if (bdat_left_ > 0) return;
+      mode_ = ClientMode::commands;
+      const Command& cmd = log_.commands[bdat_command_];
+      if (cmd.bdat->last && cmd.transaction) {
+        auto& tx = log_.transactions[*cmd.transaction];
+        tx.ended = true;
+        tx.message = std::move(message_);
+        tx.message_too_big = message_too_big_;
+        message_.clear();
+        message_too_big_ = false;
+      }
+      continue;
     }
-    if (line == ".") {
-      in_data_ = false;
-      Step s;
-      s.kind = Step::Kind::data;  // no D: lines: dates and message-ids vary from run to run
-      push_step(std::move(s));
-      commands_[data_command_].message = message_;
-      commands_[data_command_].data_done = true;
-      const std::size_t replies =
-          options_.protocol == sc::Protocol::lmtp ? std::max<std::size_t>(rcpt_accepted_, 1) : 1;
-      for (std::size_t i = 0; i < replies; ++i) awaiting_.push_back(data_command_);
+    auto line = client_in_.take_line();
+    if (!line) {
+      if (client_in_.overlong()) line_too_long("client");
       return;
     }
-    if (line.starts_with('.')) line.remove_prefix(1);
-    message_ += line;
-    message_ += "\r\n";
-    ++data_lines_;
+    if (line->size() > options_.max_line) return line_too_long("client");
+    if (mode_ == ClientMode::data)
+      on_data_line(*line);
+    else
+      on_command_line(*line);
+  }
+}
+
+// The message as the server received it, for the client section's `message:`; past what a scenario
+// file may hold it is not kept (the file could not carry it anyway), so a huge message costs no
+// memory here.
+void SessionBuilder::keep_message(std::string_view bytes) {
+  if (message_too_big_) return;
+  if (message_.size() + bytes.size() > sc::ParserLimits::max_file_bytes) {
+    message_too_big_ = true;
+    message_.clear();
+    message_.shrink_to_fit();
     return;
   }
+  message_ += bytes;
+}
+
+void SessionBuilder::on_data_line(std::string_view raw) {
+  if (!unstuffer_.feed(raw)) {
+    ++data_lines_;
+    keep_message(unstuffer_.take_message());
+    return;
+  }
+  // RFC 5321's rule (the default policy, as the fake server's): only CRLF.CRLF ended it.
+  keep_message(unstuffer_.take_message());
+  mode_ = ClientMode::commands;
+  if (const auto other = unstuffer_.first_other_form()) {
+    comment("The message held " + std::string(wire::name_of(*other)) +
+            ", which RFC 5321 does not take as the end of data: recorded (and replayed) as "
+            "content.");
+  }
+  Step s;
+  s.kind = Step::Kind::data;  // no D: lines: dates and message-ids vary from run to run
+  push_step(std::move(s));
+  data_lines_ = 0;
+  Command& cmd = log_.commands[data_command_];
+  if (cmd.transaction) {
+    auto& tx = log_.transactions[*cmd.transaction];
+    tx.ended = true;
+    tx.bare_lf_lines = unstuffer_.bare_lf_lines();
+    tx.message = std::move(message_);
+    tx.message_too_big = message_too_big_;
+  }
+  due_.push_back(Due{data_command_, true, std::nullopt});
+}
+
+void SessionBuilder::on_command_line(std::string_view raw) {
   if (starttls_state_ == StartTls::sent) {
     problem("the client sent bytes after STARTTLS before its reply (RFC 3207 section 4.2): " +
             sc::visible(raw.substr(0, 80)));
   }
   Command cmd;
-  const bool crlf = raw.ends_with("\r\n");
-  std::string_view line = raw.substr(0, raw.size() - (crlf ? 2 : 1));
+  const bool crlf = wire::ends_with_crlf(raw);
+  const std::string_view line = wire::strip_eol(raw);
   cmd.line = std::string(line);
+  cmd.pipelined = !due_.empty();
+  cmd.behind_end =
+      std::any_of(due_.begin(), due_.end(), [](const Due& d) { return d.end_of_data; });
   if (auth_response_next_) {
-    auth_response_next_ = false;
-    cmd.verb = "";
+    auth_response_next_ = false;  // a SASL response: never a command, never written
   } else {
-    cmd.verb = upper(first_word(line));
+    cmd.verb = wire::command_verb(line);
   }
-  if (!crlf) {
+  const std::size_t idx = log_.commands.size();
+  if (cmd.verb == "BDAT" && crlf) cmd.bdat = wire::parse_bdat(line);
+  if (cmd.verb == "MAIL") {
+    Transaction tx;
+    tx.mail = idx;
+    tx.pipelining_offered = wire::has_feature(log_.features, "pipelining");
+    tx.chunking_offered = wire::has_feature(log_.features, "chunking");
+    log_.transactions.push_back(std::move(tx));
+    message_.clear();
+    message_too_big_ = false;
+    cmd.transaction = log_.transactions.size() - 1;
+  } else if ((cmd.verb == "RCPT" || cmd.verb == "DATA" || cmd.verb == "BDAT") &&
+             !log_.transactions.empty() && !log_.transactions.back().ended) {
+    cmd.transaction = log_.transactions.size() - 1;
+    auto& tx = log_.transactions.back();
+    if (cmd.verb == "RCPT") tx.rcpts.push_back(idx);
+    if (cmd.verb == "DATA") tx.data = idx;
+    if (cmd.verb == "BDAT" && cmd.bdat) tx.chunks.push_back(idx);
+  }
+  Due due{idx, false, std::nullopt};
+  if (cmd.verb == "BDAT") {
+    if (!cmd.bdat) {
+      problem("a BDAT line that is not 'BDAT <size> [LAST]' with CRLF: '" + sc::visible(line) +
+              "'; its chunk cannot be framed");
+      ended_ = true;
+      return;
+    }
+    // RFC 3030 section 2: the command, then exactly that many octets, taken raw.
+    Step s;
+    s.kind = Step::Kind::bdat;
+    s.size = static_cast<std::size_t>(cmd.bdat->size);
+    s.mode = cmd.bdat->last ? "last" : "more";
+    cmd.step = rec_.scenario.steps.size();
+    push_step(std::move(s));
+    due.end_of_data = cmd.bdat->last;
+    mode_ = ClientMode::bdat_payload;
+    bdat_left_ = static_cast<std::size_t>(cmd.bdat->size);
+    bdat_command_ = idx;
+  } else if (!crlf) {
     Step s;
     s.kind = Step::Kind::client_raw;
     s.bytes = cmd.verb.empty() ? std::string("*\n") : std::string(raw);
@@ -291,11 +378,8 @@ void SessionBuilder::on_client_line(std::string_view raw) {
     client_line_step(cmd);
   }
   if (cmd.verb == "STARTTLS") starttls_state_ = StartTls::sent;
-  if (cmd.verb == "BDAT") {
-    problem("BDAT (CHUNKING) is not in the scenario language: its chunk is recorded as lines");
-  }
-  commands_.push_back(std::move(cmd));
-  awaiting_.push_back(commands_.size() - 1);
+  log_.commands.push_back(std::move(cmd));
+  due_.push_back(due);
 }
 
 void SessionBuilder::client_line_step(const Command& cmd) {
@@ -310,30 +394,29 @@ void SessionBuilder::client_line_step(const Command& cmd) {
                ? sc::escape_literal(line)
                : sc::glob_of({std::string(line.substr(0, line.find(' ') + 1)), ""});
   } else if (cmd.verb == "AUTH") {
-    auto words = rest_after_word(line);
-    auto mech = first_word(words);
+    auto mech = first_word(rest_after_word(line));
     comment("AUTH " + mech +
             ": the initial response and every later client line of this exchange are "
             "placeholders (the live credentials are not in this file)");
     text = sc::glob_of({first_word(line) + " " + mech, ""});
-    auth_seen_ = true;
-  } else if (cmd.verb == "MAIL") {
-    // SIZE= is the size of the message as this run encoded it.
+  } else if (cmd.verb == "MAIL" && wire::parse_path_command(line)) {
+    // SIZE= is the size of the message as this run encoded it; every other parameter
+    // (BODY=8BITMIME, SMTPUTF8, ...) is the client's choice and is kept.
     std::vector<std::string> pieces{""};
     std::size_t i = 0;
-    while (i < line.size()) {
+    while (i <= line.size()) {
       auto sp = line.find(' ', i);
       auto end = sp == std::string_view::npos ? line.size() : sp;
       auto tok = line.substr(i, end - i);
-      if (i > 0 && is_size_param(tok)) {
-        pieces.back() += std::string(tok.substr(0, 5));
+      if (i > 0 && wire::is_param(tok, "SIZE") && tok.find('=') != std::string_view::npos) {
+        pieces.back() += std::string(tok.substr(0, tok.find('=') + 1));
         pieces.emplace_back();
       } else {
         pieces.back() += std::string(tok);
       }
-      if (sp != std::string_view::npos) pieces.back() += ' ';
-      i = end + (sp == std::string_view::npos ? 0 : 1);
       if (sp == std::string_view::npos) break;
+      pieces.back() += ' ';
+      i = sp + 1;
     }
     text = sc::glob_of(pieces);
   } else {
@@ -358,47 +441,46 @@ void SessionBuilder::tls_started(double t_ms) {
   Step s;
   s.kind = Step::Kind::starttls;
   push_step(std::move(s));
-  tls_seen_ = true;
+  log_.tls_seen = true;
+  log_.features.clear();  // RFC 3207 section 4.2: forget what was advertised in clear
+}
+
+void SessionBuilder::write_partial_client_line() {
+  if (mode_ != ClientMode::commands || client_in_.empty()) return;
+  Step s;
+  s.kind = Step::Kind::client_raw;
+  s.bytes = client_in_.take_all();
+  push_step(std::move(s));
 }
 
 void SessionBuilder::server_closed(double t_ms) {
   if (ended_) return;
+  if (mode_ == ClientMode::data)
+    cut_message("The server closed while the message was open (no CRLF.CRLF from the client).");
+  if (mode_ == ClientMode::bdat_payload && bdat_left_ > 0)
+    comment(
+        "The server closed with " + std::to_string(bdat_left_) +
+        " byte(s) of this BDAT chunk not yet received; the replay reads the whole chunk first.");
   gap(t_ms);
   flush_server();
-  if (in_data_ && data_lines_ > 0) {
-    Step s;
-    s.kind = Step::Kind::data_lines;
-    s.count = data_lines_;
-    push_step(std::move(s));
-    data_lines_ = 0;
-  }
-  if (!client_partial_.empty() && !in_data_) {
-    Step s;
-    s.kind = Step::Kind::client_raw;
-    s.bytes = client_partial_;
-    push_step(std::move(s));
-  }
-  client_partial_.clear();
+  write_partial_client_line();
   Step s;
   s.kind = Step::Kind::close;
   push_step(std::move(s));
   ended_ = true;
-  server_closed_ = true;
+  log_.server_closed = true;
 }
 
 void SessionBuilder::client_closed(double t_ms) {
   if (ended_) return;
   flush_server();
   last_t_ = t_ms;
-  if (!client_partial_.empty() && !in_data_) {
-    Step s;
-    s.kind = Step::Kind::client_raw;
-    s.bytes = client_partial_;
-    push_step(std::move(s));
-  }
-  client_partial_.clear();
-  if (in_data_) {
+  write_partial_client_line();
+  if (mode_ == ClientMode::data) {
+    cut_message("The client closed while the message was open.");
     problem("the client closed in the middle of the message");
+  } else if (mode_ == ClientMode::bdat_payload && bdat_left_ > 0) {
+    problem("the client closed in the middle of a BDAT chunk");
   }
   Step s;
   s.kind = Step::Kind::expect_close;
@@ -406,212 +488,35 @@ void SessionBuilder::client_closed(double t_ms) {
   ended_ = true;
 }
 
-namespace {
-
-sc::Outcome raises(std::string exception, std::optional<int> code = std::nullopt) {
-  sc::Outcome o;
-  o.ok = false;
-  o.exception = std::move(exception);
-  o.code = code;
-  return o;
-}
-
-}  // namespace
-
-// The calls smtplib would have made to produce these commands, and the outcome the replies give
-// (smtplib's rules: sendmail raises SMTPSenderRefused unless MAIL got 250, SMTPRecipientsRefused
-// when no RCPT got 250/251, SMTPDataError unless DATA got 354 and the dot 250).
-void SessionBuilder::derive_client_section() {
-  auto& client = rec_.scenario.client;
-  sc::Outcome outcome;  // ok until a call raises
-  std::optional<sc::Outcome> failure;
-  auto call = [&](std::string name, std::vector<std::string> args = {}) -> sc::ClientCall& {
-    sc::ClientCall c;
-    c.name = std::move(name);
-    c.args = std::move(args);
-    client.calls.push_back(std::move(c));
-    return client.calls.back();
-  };
-  const sc::Outcome disconnected = raises("SMTPServerDisconnected");
-
-  if (!greeting_) {
-    call("noop");
-    client.expect = disconnected;
-    return;
-  }
-  if (*greeting_ != 220) {
-    call("noop");
-    client.expect = raises("SMTPConnectError", *greeting_);
-    return;
-  }
-  std::size_t i = 0;
-  const auto n = commands_.size();
-  while (i < n && !failure) {
-    const Command& c = commands_[i];
-    const auto code = c.codes.empty() ? std::optional<int>{} : std::optional<int>{c.codes[0]};
-    if (c.verb == "EHLO" || c.verb == "HELO" || c.verb == "LHLO") {
-      // Implicit in the next call (ehlo_or_helo_if_needed); only a failure of the last greeting
-      // command in a row is the client's outcome.
-      const bool last =
-          i + 1 >= n || (commands_[i + 1].verb != "EHLO" && commands_[i + 1].verb != "HELO" &&
-                         commands_[i + 1].verb != "LHLO");
-      if (last && (!code || !positive(*code))) {
-        call("ehlo_or_helo_if_needed");
-        failure = code ? raises("SMTPHeloError", *code) : disconnected;
-      }
-      ++i;
-    } else if (c.verb == "STARTTLS") {
-      call("starttls");
-      if (!code)
-        failure = disconnected;
-      else if (*code != 220)
-        failure = raises("SMTPResponseException", *code);
-      ++i;
-    } else if (c.verb == "AUTH") {
-      call("login", {placeholder_user, placeholder_password});
-      std::optional<int> last;
-      while (i < n && (commands_[i].verb == "AUTH" || commands_[i].verb.empty())) {
-        if (!commands_[i].codes.empty())
-          last = commands_[i].codes.back();
-        else
-          last.reset();
-        ++i;
-      }
-      if (!last)
-        failure = disconnected;
-      else if (*last != 235)
-        failure = raises("SMTPAuthenticationError", *last);
-    } else if (c.verb == "MAIL") {
-      std::string from;
-      std::vector<std::string> mail_params;
-      split_path(c.line, from, mail_params);
-      std::vector<std::string> mail_options;
-      for (const auto& p : mail_params) {
-        if (!is_size_param(p)) mail_options.push_back(p);
-      }
-      std::vector<std::string> rcpts, rcpt_options;
-      std::map<std::string, int> refused;
-      std::size_t j = i + 1;
-      bool rcpt_failure = false;
-      for (; j < n && commands_[j].verb == "RCPT"; ++j) {
-        std::string addr;
-        std::vector<std::string> params;
-        split_path(commands_[j].line, addr, params);
-        if (rcpts.empty()) rcpt_options = params;
-        rcpts.push_back(addr);
-        const auto& rc = commands_[j].codes;
-        if (rc.empty())
-          rcpt_failure = true;
-        else if (rc[0] != 250 && rc[0] != 251)
-          refused[addr] = rc[0];
-      }
-      std::string to;
-      for (const auto& r : rcpts) to += (to.empty() ? "" : ",") + r;
-      auto& sm = call("sendmail", {from, to.empty() ? std::string("nobody@invalid") : to});
-      auto join = [](const std::vector<std::string>& v) {
-        std::string s;
-        for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
-        return s;
-      };
-      if (!mail_options.empty()) sm.kwargs["mail_options"] = join(mail_options);
-      if (!rcpt_options.empty()) sm.kwargs["rcpt_options"] = join(rcpt_options);
-      i = j;
-      if (!code) {
-        failure = disconnected;
-      } else if (*code != 250) {
-        failure = raises("SMTPSenderRefused", *code);
-      } else if (rcpt_failure) {
-        failure = disconnected;
-      } else if (refused.size() == rcpts.size() || refused.count("") ||
-                 std::any_of(refused.begin(), refused.end(),
-                             [](const auto& r) { return r.second == 421; })) {
-        failure = raises("SMTPRecipientsRefused");
-      } else if (i >= n || commands_[i].verb != "DATA") {
-        failure = disconnected;  // the client stopped before DATA: only a disconnect does that
-      } else {
-        const Command& d = commands_[i];
-        ++i;
-        if (!client.message && d.data_done) client.message = d.message;
-        if (d.codes.empty()) {
-          failure = disconnected;
-        } else if (d.codes[0] != 354) {
-          failure = raises("SMTPDataError", d.codes[0]);
-        } else if (!d.data_done || d.codes.size() < 2) {
-          failure = disconnected;
-        } else if (options_.protocol == sc::Protocol::lmtp) {
-          // One reply per accepted recipient, in RCPT order.
-          std::size_t k = 1;
-          for (const auto& r : rcpts) {
-            if (refused.count(r)) continue;
-            if (k < d.codes.size() && !positive(d.codes[k])) refused[r] = d.codes[k];
-            ++k;
-          }
-          outcome.refused = refused;
-        } else if (d.codes[1] != 250) {
-          failure = raises("SMTPDataError", d.codes[1]);
-        } else {
-          outcome.refused = refused;
-        }
-      }
-      // smtplib's own RSET after a refusal belongs to sendmail.
-      if (failure && i < n && commands_[i].verb == "RSET") ++i;
-    } else {
-      const auto arg = rest_after_word(c.line);
-      if (c.verb == "QUIT")
-        call("quit");
-      else if (c.verb == "NOOP")
-        call("noop");
-      else if (c.verb == "RSET")
-        call("rset");
-      else if (c.verb == "VRFY")
-        call("verify", {arg});
-      else if (c.verb == "EXPN")
-        call("expn", {arg});
-      else if (c.verb == "HELP")
-        call("help", arg.empty() ? std::vector<std::string>{} : std::vector<std::string>{arg});
-      else if (c.verb.empty()) {
-        // an AUTH response outside AUTH: only a confused client does that
-      } else {
-        auto& d = call("docmd", {first_word(c.line)});
-        if (!arg.empty()) d.args.push_back(arg);
-      }
-      if (!code && c.verb != "QUIT" && !c.verb.empty()) failure = disconnected;
-      ++i;
-    }
-  }
-  if (client.calls.empty()) {
-    call("noop");  // the client said nothing: any call meets what the server did next
-    if (server_closed_ && !failure) failure = disconnected;
-  }
-  if (failure) {
-    client.expect = *failure;
-    if (i < n) {
-      rec_.comments.header_comments.push_back(
-          "The client went on after its call failed (" + std::to_string(n - i) +
-          " more command(s)); a harness driver stops at the failing call.");
-    }
-  } else {
-    client.expect = outcome;
-  }
-}
-
 Recording SessionBuilder::finish() {
   flush_server();
-  if (!ended_ && !client_partial_.empty() && !in_data_) {
+  if (!ended_) write_partial_client_line();
+  if (rec_.scenario.steps.empty()) {
+    // A script needs a step: the session ended before either side sent a byte.
+    problem("nothing was exchanged: the session ended before either side sent a byte");
+    ended_ = false;
     Step s;
-    s.kind = Step::Kind::client_raw;
-    s.bytes = client_partial_;
+    s.kind = Step::Kind::close;
     push_step(std::move(s));
-    client_partial_.clear();
+    ended_ = true;
   }
-  auto& sc = rec_.scenario;
-  sc.name = options_.name;
-  sc.description = options_.description;
-  sc.tags = {"recorded"};
-  sc.protocol = options_.protocol;
-  sc.transports = {options_.transport};
-  sc.file = options_.name + ".scn";
-  derive_client_section();
+  auto& scn = rec_.scenario;
+  scn.name = options_.name;
+  scn.description = options_.description;
+  scn.tags = {"recorded"};
+  scn.protocol = options_.protocol;
+  scn.transports = {options_.transport};
+  scn.file = options_.name + ".scn";
+  for (const auto& tx : log_.transactions) {
+    if (tx.message_too_big) {
+      rec_.problems.push_back("a message was larger than a scenario file may be (" +
+                              std::to_string(sc::ParserLimits::max_file_bytes) +
+                              " bytes): `message:` cannot carry it");
+      break;
+    }
+  }
+  std::vector<std::string> notes;
+  derive_client_section(log_, scn, notes);
   if (const auto size = sc::write(rec_.scenario, rec_.comments).size();
       size > sc::ParserLimits::max_file_bytes) {
     rec_.problems.push_back("the file would be " + std::to_string(size) +
@@ -619,20 +524,20 @@ Recording SessionBuilder::finish() {
                             std::to_string(sc::ParserLimits::max_file_bytes));
   }
   auto& head = rec_.comments.header_comments;
-  head.insert(head.begin(),
-              {"Recorded by smtp-record from a live session. Server bytes are exact; client "
-               "commands are generalised where they vary",
-               "between runs (EHLO name, SIZE=, AUTH payloads); message contents are accepted "
-               "whatever they are (data without D: lines)."});
-  if (tls_seen_)
+  if (!rec_.problems.empty()) {
+    // The first line says it: this file does not replay the session as it happened.
+    head.push_back("NOT REPLAYABLE AS RECORDED (" + std::to_string(rec_.problems.size()) +
+                   " problem(s), listed below).");
+  }
+  head.push_back(
+      "Recorded by smtp-record from a live session. Server bytes are exact; client commands are "
+      "generalised where they vary");
+  head.push_back(
+      "between runs (EHLO name, SIZE=, AUTH payloads); message contents are accepted whatever "
+      "they are (data without D: lines).");
+  if (log_.tls_seen)
     head.push_back("The session ran STARTTLS: the exchange inside TLS was recorded through it.");
-  if (auth_seen_)
-    head.push_back(std::string("AUTH was recorded with placeholders: the client's responses are "
-                               "`C: *` and the client logs in as ") +
-                   placeholder_user + " / " + placeholder_password +
-                   "; no live credential is in this file.");
-  if (bare_lf_in_data_)
-    head.push_back("The message had lines ending in a bare LF; the client section sends CRLF.");
+  for (auto& n : notes) head.push_back(std::move(n));
   for (const auto& p : rec_.problems) head.push_back("NOT REPLAYABLE AS RECORDED: " + p);
   return rec_;
 }

@@ -2,21 +2,29 @@
 // Turns one proxied session into a scenario. Pure: fed the bytes each side sent, in the order the
 // proxy saw them, with timestamps, and told when TLS started or a side closed; no sockets here.
 //
-// Server bytes are kept exactly (`S:` for clean CRLF lines, `S+` for anything else); client
-// commands become `C:` expectations generalised where they vary between runs (the EHLO name,
-// SIZE=, AUTH payloads, the message content); the client section is derived from the commands
-// and the replies, the way smtplib's calls would have produced them.
+// Both directions are framed by the wire core, as every other player frames them: client lines
+// by wire::LineBuffer, commands by wire::command_verb / wire::parse_bdat /
+// wire::parse_path_command, DATA content by wire::DotUnstuffer (only CRLF.CRLF ends it, RFC 5321
+// section 4.1.1.4), BDAT chunks by their announced size, replies by wire::ReplyParser. Server bytes
+// are kept exactly
+// (`S:` for clean CRLF lines, `S+` for anything else); client commands become `C:` expectations
+// generalised where they vary between runs (the EHLO name, SIZE=, AUTH payloads), DATA becomes
+// `data`, each BDAT chunk a `bdat` step. The client section is derived from what the client did
+// (client_section.hpp).
 #include <chrono>
 #include <deque>
-#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "smtp/recorder/session_log.hpp"
 #include "smtp/scenario/limits.hpp"
 #include "smtp/scenario/model.hpp"
 #include "smtp/scenario/writer.hpp"
+#include "smtp/wire/dot_unstuffer.hpp"
+#include "smtp/wire/line_buffer.hpp"
+#include "smtp/wire/reply_parser.hpp"
 
 namespace smtp::recorder {
 
@@ -65,54 +73,58 @@ class SessionBuilder {
 
   Recording finish();
 
-  struct Command {
-    std::string verb;        // upper case; "" for a line that is not a command (AUTH response)
-    std::string line;        // without CRLF
-    std::vector<int> codes;  // final reply codes (several for LMTP's end of data)
-    bool answered = false;
-    std::string message;  // DATA: the message (un-stuffed, CRLF lines) once its dot was seen
-    bool data_done = false;
+ private:
+  enum class StartTls { none, sent, answered };
+  // What the client's bytes are, by what came before: commands, DATA content after 354, or the
+  // payload of a BDAT chunk (its announced size).
+  enum class ClientMode { commands, data, bdat_payload };
+  // A reply (or several, LMTP's end of data) still due for a command, in the order sent.
+  struct Due {
+    std::size_t command;
+    bool end_of_data = false;              // the reply to the message's end (dot or BDAT LAST)
+    std::optional<std::size_t> lmtp_left;  // LMTP end: replies still to come, once known
   };
 
- private:
-  // A side sent a line past options_.max_line: a problem naming the limit, and the end.
   void line_too_long(const char* side);
-  enum class StartTls { none, sent, answered };
-
   void flush_server();
-  void on_server_line(std::string_view line);
-  void on_reply(int code);
-  void on_client_line(std::string_view raw);
+  void on_reply(const wire::Reply& reply);
+  void take_client_bytes();
+  void on_command_line(std::string_view raw);
+  void on_data_line(std::string_view raw);
+  void keep_message(std::string_view bytes);
+  void cut_message(std::string_view why);
   void client_line_step(const Command& cmd);
   void push_step(scenario::Step step);
   void comment(std::string text);
   void gap(double t_ms);
-  bool ended() const { return ended_; }
-  void derive_client_section();
+  void write_partial_client_line();
+  std::size_t accepted_recipients(std::size_t transaction) const;
 
   BuilderOptions options_;
   Recording rec_;
+  SessionLog log_;
   double last_t_ = 0;
   std::string server_pending_;  // server bytes of the current write
-  std::string server_line_;     // partial server line (for reply tracking)
-  std::string client_partial_;  // client bytes without their line end yet
-  std::vector<Command> commands_;
-  std::deque<std::size_t> awaiting_;  // commands whose final reply is still to come
-  std::optional<int> greeting_;
-  bool in_data_ = false;
+  wire::LineBuffer server_lines_;
+  wire::ReplyParser replies_;
+  std::string reply_raw_;  // the lines of the reply being assembled (EHLO keywords)
+  wire::LineBuffer client_in_;
+  ClientMode mode_ = ClientMode::commands;
+  std::deque<Due> due_;
+  // DATA: the un-stuffer of the open message and its command; BDAT: the chunk being read.
+  wire::DotUnstuffer unstuffer_;
   std::size_t data_command_ = 0;
-  std::string message_;
+  std::size_t data_lines_ = 0;  // message lines since DATA's 354 (or the last cut)
+  bool data_cut_noted_ = false;
+  std::size_t bdat_command_ = 0;
+  std::size_t bdat_left_ = 0;
+  std::string message_;  // the message so far (DATA content un-stuffed, or every chunk since MAIL)
+  bool message_too_big_ = false;
   bool auth_response_next_ = false;
-  bool auth_seen_ = false;
   StartTls starttls_state_ = StartTls::none;
   std::optional<int> starttls_reply_;
   bool ended_ = false;
   bool over_limit_ = false;  // a line past max_line: nothing more is recorded
-  bool server_closed_ = false;
-  std::size_t rcpt_accepted_ = 0;  // LMTP: replies expected after the dot
-  std::size_t data_lines_ = 0;     // message lines since DATA's 354 (or the last cut)
-  bool bare_lf_in_data_ = false;
-  bool tls_seen_ = false;
 };
 
 }  // namespace smtp::recorder
