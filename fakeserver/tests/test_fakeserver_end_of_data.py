@@ -82,7 +82,12 @@ def test_vulnerable_sink_ends_the_data_at_the_form(fakeserver, tmp_path, name):
     srv = fakeserver("sink", "--maildir", md, "--quiet", "--data-ending", f"{name}=ends-data")
     replies = session(srv.listener("plain")["port"], FORMS[name])
     # first message, then the smuggled MAIL, RCPT, DATA and message: five replies before QUIT's
-    assert [r[:3] for r in replies] == ["250", "250", "250", "354", "250", "221"], replies
+    expected = ["250", "250", "250", "354", "250", "221"]
+    if name == "crlf-dot-cr":
+        # such a server ends the smuggled message's own <CRLF>.<CRLF> at the CR too: the LF left
+        # over is an empty command line
+        expected.insert(5, "502")
+    assert [r[:3] for r in replies] == expected, replies
     first, second = stored(md)
     assert b"evil" not in first and first.startswith(b"Subject: first")
     assert second.startswith(b"Subject: smuggled")

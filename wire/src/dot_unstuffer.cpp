@@ -98,6 +98,13 @@ bool DotUnstuffer::feed(std::string_view chunk) {
         at_line_start_ = false;
         continue;
       }
+      // A server that ends the data at <CRLF>.<CR> does not wait for the byte after the CR
+      // (an LF there is then the start of the next command), as with <CR>.<CR> below.
+      if (!after_bare_lf_ && i + 1 < n && in[i + 1] == '\r' &&
+          policy_.action(DataEnding::crlf_dot_cr) == EndingAction::ends_data) {
+        meet(DataEnding::crlf_dot_cr);
+        return end_at(i, i + 2);
+      }
       const DotLine d = classify_dot_line(in.substr(i), after_bare_lf_);
       if (d.kind == DotLine::Kind::undecided) return hold_from(i);
       if (d.kind == DotLine::Kind::form && meet(d.form)) return end_at(i, i + d.length);

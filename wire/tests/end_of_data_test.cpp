@@ -185,10 +185,11 @@ TEST(EndOfData, TheClientEncoderNeverEmitsAFormInsideABody) {
     }
     const std::string wire_bytes = wire::BodyEncoder::encode_all(message);
     const auto o = receive({wire_bytes}, every);
-    ASSERT_TRUE(o.ended) << form.name;
-    EXPECT_EQ(o.ending, wire::DataEnding::crlf_dot_crlf)
-        << form.name << ": " << visible(wire_bytes);
-    EXPECT_EQ(o.after, "") << form.name;
-    EXPECT_FALSE(o.first_other) << form.name << ": " << visible(wire_bytes);
+    const auto rfc = receive({wire_bytes}, wire::EndOfDataPolicy::rfc5321());
+    ASSERT_TRUE(o.ended && rfc.ended) << form.name;
+    EXPECT_FALSE(rfc.first_other) << form.name << ": " << visible(wire_bytes);
+    // The same message either way; a server taking <CRLF>.<CR> for the end leaves the final LF.
+    EXPECT_EQ(o.message, rfc.message) << form.name << ": " << visible(wire_bytes);
+    EXPECT_TRUE(o.after == "" || o.after == "\n") << form.name << ": " << visible(o.after);
   }
 }
