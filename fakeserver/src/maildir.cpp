@@ -58,8 +58,12 @@ std::string Maildir::store(std::string_view message, std::string_view envelope,
   // sink, speed matters more than surviving a power cut.
   auto now = std::chrono::system_clock::now().time_since_epoch();
   auto us = std::chrono::duration_cast<std::chrono::microseconds>(now).count();
-  std::string name = std::to_string(us / 1000000) + ".M" + std::to_string(us % 1000000) + "P" +
-                     std::to_string(::getpid()) + "Q" + std::to_string(++seq_) + "." + host_;
+  // The microseconds are zero-padded so that names sort in delivery order (M99876 came after
+  // M100012 in a sorted listing, which read two messages of one session in the wrong order).
+  std::string usec = std::to_string(us % 1000000);
+  usec.insert(0, 6 - usec.size(), '0');
+  std::string name = std::to_string(us / 1000000) + ".M" + usec + "P" + std::to_string(::getpid()) +
+                     "Q" + std::to_string(++seq_) + "." + host_;
   std::string tmp = root_ + "/tmp/" + name;
   if (!write_new_file(tmp, message, error)) return {};
   if (!envelope.empty() &&
